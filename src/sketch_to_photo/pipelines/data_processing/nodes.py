@@ -1,0 +1,573 @@
+"""Nodes of the data_processing pipeline: from an extracted Sketchy tree to npz pair shards.
+
+Tables carry paths relative to the Sketchy root (``sketchy_raw["root"]``) so they stay valid
+when the tree moves. Counting rule, per category and split:
+``sketches_seen = dropped_invalid + dropped_unreadable + dropped_segmentation + pairs``.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import cv2
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from tqdm.auto import tqdm
+
+from sketch_to_photo.datasets import LazyNpz
+from sketch_to_photo.segmentation import (
+    SegmentationConfig,
+    read_rgb,
+    resolve_workers,
+    segment_files,
+)
+from sketch_to_photo.sketchy import layout
+
+matplotlib.use("Agg")
+logger = logging.getLogger(__name__)
+
+SPLITS = ("train", "validation", "test")
+FALLBACKS = ("keep_photo", "drop")
+
+
+def _sketchy_root(sketchy_raw: Mapping[str, Any]) -> Path:
+    root = Path(sketchy_raw["root"])
+    if not layout.is_sketchy_tree(root):
+        raise FileNotFoundError(
+            f"{root} is not an extracted Sketchy tree (expected {layout.PHOTO_ROOT}/, "
+            f"{layout.SKETCH_ROOT}/ and {layout.INFO_ROOT}/ inside): "
+            "run `kedro run --pipelines data_acquisition` first."
+        )
+    return root
+
+
+def _photo_augmentation(root: Path, sketch_augmentation: str) -> str:
+    """Sketch-only augmentation folders reuse the photos of ``tx_000000000000``."""
+    if (root / layout.PHOTO_ROOT / sketch_augmentation).is_dir():
+        return sketch_augmentation
+    return layout.DEFAULT_AUGMENTATION
+
+
+def _check_selection(root: Path, categories: list[str], augmentations: list[str]) -> None:
+    sketch_root = root / layout.SKETCH_ROOT
+    available_augmentations = sorted(p.name for p in sketch_root.iterdir() if p.is_dir())
+    missing = [a for a in augmentations if a not in available_augmentations]
+    if missing:
+        raise ValueError(
+            f"Augmentation folder(s) {missing} not in {sketch_root}. "
+            f"Available: {', '.join(available_augmentations)}. Fix `index.augmentations`."
+        )
+    available = sorted(
+        {p.name for a in augmentations for p in (sketch_root / a).iterdir() if p.is_dir()}
+    )
+    unknown = [c for c in categories if c not in available]
+    if unknown:
+        raise ValueError(
+            f"Unknown categor{'y' if len(unknown) == 1 else 'ies'} {unknown} in `index.categories`. "
+            f"The {len(available)} available in {root} are: {', '.join(available)}"
+        )
+    if not categories:
+        raise ValueError("`index.categories` is empty: name at least one category.")
+
+
+def index_sketches(sketchy_raw: dict[str, Any], index: dict[str, Any]) -> pd.DataFrame:
+    """One row per sketch file of the configured categories and augmentation folders."""
+    root = _sketchy_root(sketchy_raw)
+    categories, augmentations = list(index["categories"]), list(index["augmentations"])
+    _check_selection(root, categories, augmentations)
+    rows = []
+    for augmentation in augmentations:
+        photo_augmentation = _photo_augmentation(root, augmentation)
+        for category in categories:
+            folder = root / layout.SKETCH_ROOT / augmentation / category
+            for file in sorted(folder.glob(f"*{layout.SKETCH_SUFFIX}")):
+                sketch_id = file.stem
+                try:
+                    photo_id = layout.photo_id_of(sketch_id)
+                except ValueError:
+                    logger.warning("Skipping %s: not named <ImageNetID>-<k>.png", file)
+                    continue
+                photo = (
+                    layout.PHOTO_ROOT
+                    / photo_augmentation
+                    / category
+                    / f"{photo_id}{layout.PHOTO_SUFFIX}"
+                )
+                rows.append({
+                    "category": category,
+                    "augmentation": augmentation,
+                    "photo_augmentation": photo_augmentation,
+                    "sketch_id": sketch_id,
+                    "photo_id": photo_id,
+                    "sketch_path": file.relative_to(root).as_posix(),
+                    "photo_path": photo.as_posix(),
+                })  # fmt: skip
+    columns = [
+        "category",
+        "augmentation",
+        "photo_augmentation",
+        "sketch_id",
+        "photo_id",
+        "sketch_path",
+        "photo_path",
+    ]
+    sketches = pd.DataFrame(rows, columns=columns)
+    logger.info("Indexed %d sketches in %d categories", len(sketches), len(categories))
+    return sketches
+
+
+def read_id_list(path: Path) -> set[str]:
+    """Ids from a Sketchy list file, one per line (extensions and blank lines ignored)."""
+    if not path.is_file():
+        return set()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return {Path(line.strip()).stem for line in lines if line.strip()}
+
+
+def mark_invalid_sketches(
+    sketches: pd.DataFrame, sketchy_raw: dict[str, Any], index: dict[str, Any]
+) -> pd.DataFrame:
+    """Add ``invalid``: the first configured invalid list naming the sketch, or ''."""
+    info = _sketchy_root(sketchy_raw) / layout.INFO_ROOT
+    unknown = [name for name in index["invalid_lists"] if name not in layout.INVALID_LIST_FILES]
+    if unknown:
+        raise ValueError(
+            f"Unknown invalid list(s) {unknown} in `index.invalid_lists`; "
+            f"choose from {list(layout.INVALID_LIST_FILES)}."
+        )
+    reason = pd.Series("", index=sketches.index, dtype=object)
+    for name in index["invalid_lists"]:
+        file = info / layout.INVALID_LIST_FILES[name]
+        if not file.is_file():
+            logger.warning("Invalid list %s is missing: no sketch dropped as %r", file, name)
+        listed = sketches["sketch_id"].isin(read_id_list(file)) & (reason == "")
+        reason[listed] = name
+    marked = sketches.assign(invalid=reason)
+    logger.info(
+        "Marked %d of %d sketches invalid (%s)",
+        (reason != "").sum(),
+        len(sketches),
+        ", ".join(index["invalid_lists"]),
+    )
+    return marked
+
+
+def _read_bboxes(info: Path) -> dict[str, tuple[float, float, float, float, float, float]]:
+    """Per photo: bbox x, y, w, h and the original width, height, from ``stats.csv``."""
+    file = info / layout.STATS_FILE
+    if not file.is_file():
+        return {}
+    stats = pd.read_csv(file)
+    columns = {name.lower(): name for name in stats.columns}
+    needed = ["imagenetid", "bbox_x", "bbox_y", "bbox_width", "bbox_height", "width", "height"]
+    if not all(name in columns for name in needed):
+        logger.warning(
+            "%s lacks bbox/size columns %s: GrabCut starts from a default rectangle", file, needed
+        )
+        return {}
+    stats = stats[[columns[name] for name in needed]].drop_duplicates(columns["imagenetid"])
+    return {str(row[0]): tuple(float(v) for v in row[1:]) for row in stats.itertuples(index=False)}
+
+
+def index_photos(sketches: pd.DataFrame, sketchy_raw: dict[str, Any]) -> pd.DataFrame:
+    """One row per photo that has a sketch, with Sketchy's test flag and bbox if known.
+
+    The bbox (from ``stats.csv``, only for ``tx_000000000000``) is in fractions of the photo.
+
+    ``has_valid_sketch`` marks the photos worth segmenting; the others still get a split so
+    that every sketch, invalid ones included, is counted under its photo's split.
+    """
+    root = _sketchy_root(sketchy_raw)
+    info = root / layout.INFO_ROOT
+    testset = read_id_list(info / layout.TESTSET_FILE)
+    bboxes = _read_bboxes(info)
+    keys = ["photo_augmentation", "category", "photo_id"]
+    photos = (
+        sketches.assign(has_valid_sketch=sketches["invalid"] == "")
+        .groupby([*keys, "photo_path"], as_index=False)["has_valid_sketch"]
+        .any()
+        .sort_values(keys, ignore_index=True)
+    )
+    photos["in_testset"] = photos["photo_id"].isin(testset)
+    photos["exists"] = [(root / path).is_file() for path in photos["photo_path"]]
+    bbox_columns = ["bbox_x", "bbox_y", "bbox_width", "bbox_height"]
+    for column in bbox_columns:
+        photos[column] = np.nan
+    for i, photo_id in enumerate(photos["photo_id"]):
+        if photo_id in bboxes and photos.at[i, "photo_augmentation"] == layout.DEFAULT_AUGMENTATION:
+            x, y, w, h, width, height = bboxes[photo_id]
+            # tx_000000000000 photos are the originals scaled (non-uniformly) to a square, so
+            # the bbox as fractions of the original's size holds for the rendered photo too.
+            photos.loc[i, bbox_columns] = [x / width, y / height, w / width, h / height]
+    logger.info(
+        "%d photos with valid sketches (%d in testset.txt, %d with a bbox, %d missing)",
+        len(photos), photos["in_testset"].sum(), photos["bbox_x"].notna().sum(), (~photos["exists"]).sum(),
+    )  # fmt: skip
+    return photos
+
+
+def _segment_group(
+    root: Path, group: pd.DataFrame, config: SegmentationConfig, workers: int, label: str
+) -> dict[str, np.ndarray]:
+    tasks = []
+    for row in group.itertuples(index=False):
+        bbox = (
+            None
+            if np.isnan(row.bbox_x)
+            else (row.bbox_x, row.bbox_y, row.bbox_width, row.bbox_height)
+        )
+        tasks.append((root / row.photo_path, bbox))
+    results = tqdm(
+        segment_files(tasks, config, workers),
+        total=len(tasks),
+        desc=f"segment {label}",
+        unit="photo",
+    )
+    ids, cutouts, masks, failed, areas, unreadable = [], [], [], [], [], []
+    for photo_id, result in zip(group["photo_id"], results, strict=True):
+        if result is None:
+            unreadable.append(photo_id)
+            continue
+        ids.append(photo_id)
+        cutouts.append(result.cutout)
+        masks.append(result.mask)
+        failed.append(result.failed)
+        areas.append(result.area_fraction)
+    if unreadable:
+        logger.warning(
+            "%s: %d photo(s) missing or unreadable: %s",
+            label,
+            len(unreadable),
+            ", ".join(unreadable),
+        )
+    size = cutouts[0].shape[:2] if cutouts else (256, 256)
+    return {
+        "photo_ids": np.array(ids, dtype=np.str_),
+        "photos": np.stack(cutouts) if cutouts else np.zeros((0, *size, 3), np.uint8),
+        "masks": np.stack(masks) if masks else np.zeros((0, *size), np.uint8),
+        "segmentation_failed": np.array(failed, dtype=bool),
+        "mask_area": np.array(areas, dtype=np.float32),
+        "unreadable_photo_ids": np.array(unreadable, dtype=np.str_),
+    }
+
+
+def segment_photos(
+    photos: pd.DataFrame, sketchy_raw: dict[str, Any], segmentation: dict[str, Any]
+) -> dict[str, Callable[[], dict[str, np.ndarray]]]:
+    """Cut each photo's object out onto white; one lazily computed shard per folder/category."""
+    root = _sketchy_root(sketchy_raw)
+    config = SegmentationConfig(**segmentation["grabcut"])
+    workers = resolve_workers(segmentation["workers"])
+    photos = photos[photos["has_valid_sketch"]]
+    logger.info("Segmenting %d photos with %d worker process(es)", len(photos), workers)
+    shards = {}
+    for (augmentation, category), group in photos.groupby(
+        ["photo_augmentation", "category"], sort=True
+    ):
+        label = f"{augmentation}/{category}"
+        shards[label] = lambda group=group, label=label: _segment_group(
+            root, group, config, workers, label
+        )
+    return shards
+
+
+def plot_segmentation_grid(
+    segmented_photos: dict[str, Callable[[], LazyNpz]],
+    photos: pd.DataFrame,
+    sketchy_raw: dict[str, Any],
+    reporting: dict[str, Any],
+) -> Figure:
+    """Before/after figure: photo | mask | cut-out, a few per category plus any failures."""
+    root = _sketchy_root(sketchy_raw)
+    per_shard, max_failed = reporting["grid_photos_per_category"], reporting["grid_max_failed"]
+    paths = photos.set_index(["photo_augmentation", "category", "photo_id"])["photo_path"]
+    rows: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, bool, float]] = []
+    failed_rows = []
+    for shard_name, load in segmented_photos.items():
+        shard = load()
+        ids, failed, areas = shard["photo_ids"], shard["segmentation_failed"], shard["mask_area"]
+        chosen = list(range(min(per_shard, len(ids))))
+        wanted = chosen + [i for i in np.flatnonzero(failed) if i not in chosen]
+        if not wanted:
+            continue
+        cutouts, masks = shard["photos"], shard["masks"]
+        augmentation, category = shard_name.split("/", 1)
+        for i in wanted:
+            original = read_rgb(root / paths[(augmentation, category, ids[i])])
+            row = (
+                f"{category}\n{ids[i]}",
+                original,
+                masks[i],
+                cutouts[i],
+                bool(failed[i]),
+                float(areas[i]),
+            )
+            (failed_rows if i not in chosen else rows).append(row)
+    rows += failed_rows[:max_failed]
+    figure = Figure(figsize=(7.5, 2.5 * max(1, len(rows))), dpi=80, layout="constrained")
+    if not rows:
+        figure.text(0.5, 0.5, "no photos were segmented", ha="center")
+        return figure
+    axes = figure.subplots(len(rows), 3, squeeze=False)
+    for r, (title, original, mask, cutout, failed, area) in enumerate(rows):
+        panels = (original, mask * 255, cutout)
+        names = ("photo", f"mask ({area:.0%})", "fallback: kept photo" if failed else "cut-out")
+        for c, (image, name) in enumerate(zip(panels, names, strict=True)):
+            ax = axes[r][c]
+            ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(name, fontsize=9, color="red" if failed else "black")
+        axes[r][0].set_ylabel(title, fontsize=8)
+    return figure
+
+
+def split_photos(photos: pd.DataFrame, split: dict[str, Any]) -> pd.DataFrame:
+    """Assign each photo (never a single sketch) to train, validation or test.
+
+    Photos in Sketchy's ``testset.txt`` always go to test. Of the others, per category, a
+    seeded shuffle sends ``test_fraction`` to test and ``validation_fraction`` to validation.
+    A photo id gets one split whatever augmentation folder it appears in.
+    """
+    seed, validation_fraction = int(split["seed"]), float(split["validation_fraction"])
+    test_fraction = float(split["test_fraction"])
+    if not (
+        0 <= validation_fraction < 1
+        and 0 <= test_fraction < 1
+        and validation_fraction + test_fraction < 1
+    ):
+        raise ValueError(
+            "split.validation_fraction and split.test_fraction must be in [0, 1) with a sum below 1, "
+            f"got {validation_fraction} and {test_fraction}"
+        )
+    unique = photos.drop_duplicates(["category", "photo_id"])[
+        ["category", "photo_id", "in_testset"]
+    ]
+    assignments = []
+    for category, group in unique.groupby("category", sort=True):
+        held_out = sorted(group.loc[group["in_testset"], "photo_id"])
+        rest = np.array(sorted(group.loc[~group["in_testset"], "photo_id"]), dtype=object)
+        # A per-category seed keeps each category's split stable when others are added.
+        rng = np.random.default_rng([seed, zlib.crc32(category.encode())])
+        rest = rest[rng.permutation(len(rest))]
+        n_test = round(test_fraction * len(rest))
+        n_validation = round(validation_fraction * len(rest))
+        if validation_fraction > 0 and n_validation == 0 and len(rest) - n_test >= 2:
+            n_validation = 1
+        for photo_id in held_out:
+            assignments.append((category, photo_id, "test"))
+        for i, photo_id in enumerate(rest):
+            name = "test" if i < n_test else "validation" if i < n_test + n_validation else "train"
+            assignments.append((category, photo_id, name))
+    splits = pd.DataFrame(assignments, columns=["category", "photo_id", "split"])
+    logger.info("Photos per split: %s", splits["split"].value_counts().to_dict())
+    return splits.sort_values(["category", "photo_id"], ignore_index=True)
+
+
+def _resize(image: np.ndarray, size: int) -> np.ndarray:
+    if image.shape[:2] == (size, size):
+        return image
+    interpolation = cv2.INTER_AREA if image.shape[0] > size else cv2.INTER_LINEAR
+    return cv2.resize(image, (size, size), interpolation=interpolation)
+
+
+def _build_shard(
+    root: Path,
+    rows: pd.DataFrame,
+    segmented_photos: Mapping[str, Callable[[], LazyNpz]],
+    category_label: int,
+    image_size: int,
+    fallback: str,
+) -> dict[str, np.ndarray]:
+    photo_lookup: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, bool]] = {}
+    for augmentation in rows["photo_augmentation"].unique():
+        name = f"{augmentation}/{rows['category'].iloc[0]}"
+        if name not in segmented_photos:
+            continue
+        shard = segmented_photos[name]()
+        for photo_id, photo, mask, failed in zip(
+            shard["photo_ids"],
+            shard["photos"],
+            shard["masks"],
+            shard["segmentation_failed"],
+            strict=True,
+        ):
+            photo_lookup[(augmentation, str(photo_id))] = (photo, mask, bool(failed))
+    kept: dict[str, list[Any]] = {
+        key: [] for key in ("sketches", "photos", "masks", "sketch_ids", "photo_ids", "fallback")
+    }
+    unreadable, dropped_segmentation = [], []
+    for row in rows.itertuples(index=False):
+        segmented = photo_lookup.get((row.photo_augmentation, row.photo_id))
+        sketch = read_rgb(root / row.sketch_path)
+        if segmented is None or sketch is None:
+            unreadable.append(row.sketch_id)
+            continue
+        photo, mask, failed = segmented
+        if failed and fallback == "drop":
+            dropped_segmentation.append(row.sketch_id)
+            continue
+        if failed:  # keep_photo: the unsegmented photo, whole frame as mask
+            photo = read_rgb(root / row.photo_path)
+            mask = np.ones(photo.shape[:2], np.uint8)
+        kept["sketches"].append(_resize(sketch, image_size))
+        kept["photos"].append(_resize(photo, image_size))
+        kept["masks"].append(_resize(mask, image_size))
+        kept["sketch_ids"].append(row.sketch_id)
+        kept["photo_ids"].append(row.photo_id)
+        kept["fallback"].append(failed)
+    n = len(kept["sketch_ids"])
+    empty_images = np.zeros((0, image_size, image_size, 3), np.uint8)
+    return {
+        "sketches": np.stack(kept["sketches"]) if n else empty_images,
+        "photos": np.stack(kept["photos"]) if n else empty_images,
+        "masks": np.stack(kept["masks"]) if n else np.zeros((0, image_size, image_size), np.uint8),
+        "sketch_ids": np.array(kept["sketch_ids"], dtype=np.str_),
+        "photo_ids": np.array(kept["photo_ids"], dtype=np.str_),
+        "categories": np.array([rows["category"].iloc[0]] * n, dtype=np.str_),
+        "labels": np.full(n, category_label, dtype=np.int16),
+        "segmentation_fallback": np.array(kept["fallback"], dtype=bool),
+        "dropped_unreadable_ids": np.array(unreadable, dtype=np.str_),
+        "dropped_segmentation_ids": np.array(dropped_segmentation, dtype=np.str_),
+    }
+
+
+def split_and_category(shard_name: str) -> tuple[str, str]:
+    """``"train/jack-o-lantern-00002"`` -> ``("train", "jack-o-lantern")``."""
+    split_name, file_stem = shard_name.split("/", 1)
+    return split_name, file_stem.rsplit("-", 1)[0]
+
+
+def _chunks(rows: pd.DataFrame, size: int) -> Iterable[tuple[int, pd.DataFrame]]:
+    for number, start in enumerate(range(0, len(rows), size)):
+        yield number, rows.iloc[start : start + size]
+
+
+def build_pair_shards(
+    sketches: pd.DataFrame,
+    photo_splits: pd.DataFrame,
+    segmented_photos: dict[str, Callable[[], LazyNpz]],
+    sketchy_raw: dict[str, Any],
+    index: dict[str, Any],
+    shards: dict[str, Any],
+) -> dict[str, Callable[[], dict[str, np.ndarray]]]:
+    """Pair each valid sketch with its segmented photo; shards ``<split>/<category>-NNNNN``.
+
+    Shards are computed one at a time while saved, so memory stays bounded by
+    ``shards.max_pairs_per_shard`` whatever the dataset size.
+    """
+    root = _sketchy_root(sketchy_raw)
+    size, fallback, max_pairs = (
+        int(shards["image_size"]),
+        shards["segmentation_fallback"],
+        int(shards["max_pairs_per_shard"]),
+    )
+    if fallback not in FALLBACKS:
+        raise ValueError(
+            f"shards.segmentation_fallback must be one of {FALLBACKS}, got {fallback!r}"
+        )
+    if max_pairs < 1:
+        raise ValueError(f"shards.max_pairs_per_shard must be >= 1, got {max_pairs}")
+    labels = {category: i for i, category in enumerate(index["categories"])}
+    valid = sketches[sketches["invalid"] == ""].merge(
+        photo_splits, on=["category", "photo_id"], how="left", validate="many_to_one"
+    )
+    valid = valid.sort_values(["split", "category", "augmentation", "sketch_id"], ignore_index=True)
+    result = {}
+    for (split_name, category), group in valid.groupby(["split", "category"], sort=True):
+        for number, rows in _chunks(group, max_pairs):
+            name = f"{split_name}/{category}-{number:05d}"
+            result[name] = lambda rows=rows, label=labels[category]: _build_shard(
+                root, rows, segmented_photos, label, size, fallback
+            )
+    logger.info("Writing %d valid sketches into %d shard(s)", len(valid), len(result))
+    return result
+
+
+def summarise_pairs(
+    sketches: pd.DataFrame,
+    photo_splits: pd.DataFrame,
+    pair_shards: dict[str, Callable[[], LazyNpz]],
+    segmented_photos: dict[str, Callable[[], LazyNpz]],
+    sketchy_raw: dict[str, Any],
+    index: dict[str, Any],
+) -> dict[str, Any]:
+    """The manifest: counts per category and split, shard list, segmentation figures.
+
+    Reads only the id arrays of each shard, never the images.
+    """
+    per_sketch_split = sketches.merge(
+        photo_splits, on=["category", "photo_id"], how="left", validate="many_to_one"
+    )
+    counts: dict[str, dict[str, dict[str, int]]] = {
+        category: {
+            name: dict.fromkeys(
+                (
+                    "sketches_seen",
+                    "dropped_invalid",
+                    "dropped_unreadable",
+                    "dropped_segmentation",
+                    "pairs",
+                ),
+                0,
+            )
+            for name in SPLITS
+        }
+        for category in index["categories"]
+    }
+    for (category, name), group in per_sketch_split.groupby(["category", "split"]):
+        counts[category][name]["sketches_seen"] = len(group)
+        counts[category][name]["dropped_invalid"] = int((group["invalid"] != "").sum())
+    shard_list = []
+    for shard_name, load in pair_shards.items():
+        shard = load()
+        name, category = split_and_category(shard_name)
+        pairs = len(shard["sketch_ids"])
+        entry = counts[category][name]
+        entry["pairs"] += pairs
+        entry["dropped_unreadable"] += len(shard["dropped_unreadable_ids"])
+        entry["dropped_segmentation"] += len(shard["dropped_segmentation_ids"])
+        shard_list.append(
+            {"name": shard_name, "pairs": pairs, "photos": len(set(shard["photo_ids"].tolist()))}
+        )
+    totals = dict.fromkeys(
+        ("sketches_seen", "dropped_invalid", "dropped_unreadable", "dropped_segmentation", "pairs"),
+        0,
+    )
+    per_split = {name: dict.fromkeys(totals, 0) for name in SPLITS}
+    for category_counts in counts.values():
+        for name, entry in category_counts.items():
+            for key, value in entry.items():
+                totals[key] += value
+                per_split[name][key] += value
+    segmentation = {"photos": 0, "failed": 0, "unreadable": 0}
+    for load in segmented_photos.values():
+        shard = load()
+        segmentation["photos"] += len(shard["photo_ids"])
+        segmentation["failed"] += int(shard["segmentation_failed"].sum())
+        segmentation["unreadable"] += len(shard["unreadable_photo_ids"])
+    manifest = {
+        "source": sketchy_raw.get("source"),
+        "root": str(sketchy_raw["root"]),
+        "categories": list(index["categories"]),
+        "augmentations": list(index["augmentations"]),
+        "invalid_lists": list(index["invalid_lists"]),
+        "photos_per_split": photo_splits["split"]
+        .value_counts()
+        .reindex(SPLITS, fill_value=0)
+        .astype(int)
+        .to_dict(),
+        "counts": counts,
+        "per_split": per_split,
+        "totals": totals,
+        "segmentation": segmentation,
+        "shards": shard_list,
+    }
+    logger.info("Pairs per split: %s", {name: per_split[name]["pairs"] for name in SPLITS})
+    return manifest

@@ -1,0 +1,101 @@
+import cv2
+import numpy as np
+import pytest
+
+from sketch_to_photo.segmentation import (
+    SegmentationConfig,
+    init_rectangle,
+    resolve_workers,
+    segment_files,
+    segment_object,
+)
+
+
+def _photo_with_disc(size: int = 128, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A red disc on a noisy green-blue gradient, and the disc's true mask."""
+    rng = np.random.default_rng(seed)
+    ramp = np.linspace(0, 1, size, dtype=np.float32)[None, :, None]
+    background = np.array([40, 140, 90]) * (1 - ramp) + np.array([30, 90, 160]) * ramp
+    photo = np.clip(background + rng.normal(0, 12, (size, size, 3)), 0, 255).astype(np.uint8)
+    truth = np.zeros((size, size), np.uint8)
+    cv2.circle(truth, (size // 2 + 6, size // 2 - 4), size // 4, 1, -1)
+    photo[truth == 1] = (210, 30, 40)
+    return photo, truth
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.logical_and(a, b).sum() / np.logical_or(a, b).sum())
+
+
+def test_segments_object_onto_white():
+    photo, truth = _photo_with_disc()
+    result = segment_object(photo)
+    assert not result.failed
+    assert _iou(result.mask, truth) > 0.9
+    assert result.cutout.shape == photo.shape and result.cutout.dtype == np.uint8
+    assert (result.cutout[truth == 0][:, :] > 240).all(axis=1).mean() > 0.95  # background white
+    assert np.abs(result.cutout[truth == 1].astype(int) - (210, 30, 40)).mean() < 10
+
+
+def test_bbox_initialisation_and_downscaled_work_size():
+    photo, truth = _photo_with_disc(size=256)
+    ys, xs = np.nonzero(truth)
+    bbox = (xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1)
+    result = segment_object(photo, bbox, SegmentationConfig(work_size=96))
+    assert result.mask.shape == truth.shape
+    assert _iou(result.mask, truth) > 0.85
+
+
+def test_featureless_photo_is_flagged_failed():
+    flat = np.full((64, 64, 3), 128, np.uint8)
+    result = segment_object(flat)
+    assert result.failed
+    assert not (0.02 <= result.area_fraction <= 0.97)
+
+
+def test_init_rectangle_keeps_a_background_border():
+    config = SegmentationConfig()
+    assert init_rectangle((100, 200), (0, 0, 200, 100), config) == (1, 1, 198, 98)
+    x, y, w, h = init_rectangle((100, 100), None, config)
+    assert (x, y) == (4, 4) and (w, h) == (92, 92)
+    with pytest.raises(ValueError, match="no object area"):
+        init_rectangle((100, 100), (150, 150, 10, 10), config)
+
+
+def test_rejects_non_rgb_input():
+    with pytest.raises(ValueError, match="RGB uint8"):
+        segment_object(np.zeros((10, 10), np.uint8))
+
+
+def test_invalid_config_is_explained():
+    with pytest.raises(ValueError, match="min_area < max_area"):
+        SegmentationConfig(min_area=0.5, max_area=0.4)
+
+
+def test_parallel_matches_serial_and_reports_unreadable(tmp_path):
+    paths = []
+    for seed in range(3):
+        photo, _ = _photo_with_disc(seed=seed)
+        path = tmp_path / f"p{seed}.jpg"
+        cv2.imwrite(str(path), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
+        paths.append(path)
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes(b"\xff\xd8 not a jpeg")
+    tasks = [(p, None) for p in paths] + [
+        (corrupt, None),
+        (tmp_path / "missing.jpg", (0.1, 0.1, 0.5, 0.5)),
+    ]
+    config = SegmentationConfig(iterations=2)
+    serial = list(segment_files(tasks, config, workers=1))
+    parallel = list(segment_files(tasks, config, workers=2))
+    assert serial[3] is None and serial[4] is None
+    assert parallel[3] is None and parallel[4] is None
+    for a, b in zip(serial[:3], parallel[:3], strict=True):
+        np.testing.assert_array_equal(a.mask, b.mask)
+
+
+def test_resolve_workers():
+    assert resolve_workers("auto") >= 1
+    assert resolve_workers(3) == 3
+    with pytest.raises(ValueError, match="positive integer or 'auto'"):
+        resolve_workers(0)
