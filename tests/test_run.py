@@ -3,8 +3,9 @@ This module contains example tests for a Kedro project.
 Tests should be placed in ``src/tests``, in modules that mirror your
 project's structure, and in files named test_*.py.
 """
-import pytest
 from pathlib import Path
+
+import pytest
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 

@@ -92,8 +92,8 @@ class NpzShardsDataset(AbstractDataset[ShardsToSave, dict[str, Callable[[], Lazy
             _check_shard_name(name)
         write = np.savez_compressed if self._compress else np.savez
         with atomic_directory(self._path) as tmp:
-            for name, arrays in sorted(data.items()):
-                arrays = arrays() if callable(arrays) else arrays
+            for name, value in sorted(data.items()):
+                arrays = value() if callable(value) else value
                 _check_arrays(name, arrays)
                 file = tmp / f"{name}{self.SUFFIX}"
                 file.parent.mkdir(parents=True, exist_ok=True)

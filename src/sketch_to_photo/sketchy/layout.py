@@ -48,4 +48,8 @@ def stats_category_name(folder_name: str) -> str:
 
 def is_sketchy_tree(root: Path) -> bool:
     """True when ``root`` holds the extracted archives (photo and sketch folders and info/)."""
-    return (root / PHOTO_ROOT).is_dir() and (root / SKETCH_ROOT).is_dir() and (root / INFO_ROOT).is_dir()
+    return (
+        (root / PHOTO_ROOT).is_dir()
+        and (root / SKETCH_ROOT).is_dir()
+        and (root / INFO_ROOT).is_dir()
+    )
