@@ -6,13 +6,9 @@ import hashlib
 import json
 import os
 import random
-import re
 import socket
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 
 import py7zr
@@ -30,6 +26,7 @@ from sketch_to_photo.sketchy.download import (
     verify_md5,
 )
 from sketch_to_photo.sketchy.layout import is_sketchy_tree
+from tests.archive_server import ServerState
 
 PHOTO = "256x256/photo/tx_000000000000/teapot/n04398044_1.jpg"
 SKETCH = "256x256/sketch/tx_000000000000/teapot/n04398044_1-1.png"
@@ -38,97 +35,6 @@ TESTSET = "info/testset.txt"
 
 def md5_of(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
-
-
-# --------------------------------------------------------------------------- HTTP server
-
-
-@dataclass
-class ServerState:
-    """What the test server serves and how it misbehaves; ``requests`` logs (path, Range)."""
-
-    files: dict[str, bytes] = field(default_factory=dict)
-    cut_after: int | None = None  # drop the connection after this many body bytes, once
-    ignore_range: bool = False
-    html: bool = False
-    requests: list[tuple[str, str | None]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    base_url: str = ""
-
-    def url(self, name: str) -> str:
-        return f"{self.base_url}/{name}?export=download&confirm=t"
-
-    def ranges(self) -> list[str | None]:
-        return [r for _, r in self.requests]
-
-
-def make_handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            path = self.path.split("?")[0].lstrip("/")
-            range_header = self.headers.get("Range")
-            with state.lock:
-                state.requests.append((path, range_header))
-                cut, state.cut_after = state.cut_after, None
-            if state.html:
-                body = b"<html><body>Google Drive - Quota exceeded</body></html>"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-                return
-            data = state.files.get(path)
-            if data is None:
-                self.send_error(404)
-                return
-            start = 0
-            match = re.fullmatch(r"bytes=(\d+)-", range_header or "")
-            if match and not state.ignore_range:
-                start = int(match.group(1))
-                if start >= len(data):
-                    self.send_response(416)
-                    self.send_header("Content-Range", f"bytes */{len(data)}")
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                self.send_response(206)
-                self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-            else:
-                self.send_response(200)
-            body = data[start:]
-            self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if cut is not None:
-                self.wfile.write(body[:cut])
-                self.wfile.flush()
-                self.close_connection = True
-                return
-            self.wfile.write(body)
-
-    return Handler
-
-
-@pytest.fixture
-def server() -> Iterator[ServerState]:
-    state = ServerState()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))
-    httpd.daemon_threads = True
-    state.base_url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 # --------------------------------------------------------------------------- archives
