@@ -4,6 +4,10 @@ from pathlib import Path
 
 from kedro.utils import find_kedro_project
 
+from sketch_to_photo.hooks import NodeTimingHooks
+
+HOOKS = (NodeTimingHooks(),)
+
 
 def project_path() -> str:
     """Absolute path of the Kedro project holding the working directory.
