@@ -57,5 +57,7 @@ class NodeTimingHooks:
     @hook_impl
     def after_pipeline_run(self, run_params: dict[str, Any]) -> None:
         if self.durations:
-            summary = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.durations.items())
+            summary = ", ".join(
+                f"{name} {seconds:.1f} s" for name, seconds in self.durations.items()
+            )
             logger.info("Node timings: %s; total %.1f s", summary, sum(self.durations.values()))
