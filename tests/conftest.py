@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
+import mlflow
 import pytest
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
 
 from sketch_to_photo.sketchy.synthetic import SyntheticConfig, generate_synthetic_sketchy
 from tests.archive_server import server  # noqa: F401  (fixture shared by download tests)
@@ -43,3 +47,36 @@ def sketchy_sample() -> Path:
 
 # Kedro's telemetry asks for consent on first use and needs the network: off in tests.
 os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+SMALL_RUN = {
+    "acquisition": {
+        "synthetic": {"photos_per_category": 4, "sketches_per_photo": [3, 4], "image_size": 128}
+    },
+    "segmentation": {"grabcut": {"iterations": 2, "work_size": 128}},
+    "shards": {"image_size": 64},
+}
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copytree(
+        PROJECT_ROOT / "conf", tmp_path / "conf", ignore=shutil.ignore_patterns("local")
+    )
+    (tmp_path / "conf" / "local").mkdir()
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", tmp_path)
+    (tmp_path / "src").mkdir()  # bootstrap_project wants it; the package itself is installed
+    monkeypatch.chdir(tmp_path)  # the catalog's relative paths resolve from here
+    bootstrap_project(tmp_path)
+    return tmp_path
+
+
+def run(project: Path, pipelines: list[str] | None, params: dict[str, Any]) -> None:
+    try:
+        with KedroSession.create(project_path=project, runtime_params=params) as session:
+            session.run(pipeline_names=pipelines)
+    finally:
+        # kedro-mlflow ends its run from Kedro's hook thread, but MLflow keeps the active-run
+        # stack per thread: without this, the next session in this process reuses the run.
+        while mlflow.active_run():
+            mlflow.end_run()

@@ -8,55 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import time
 from pathlib import Path
 from typing import Any
 
-import mlflow
 import numpy as np
 import py7zr
 import pytest
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 
 from sketch_to_photo.datasets import LazyNpz
 from sketch_to_photo.sketchy import layout
 from sketch_to_photo.sketchy.download import DownloadError
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import SMALL_RUN, run
 
-SMALL_RUN = {
-    "acquisition": {
-        "synthetic": {"photos_per_category": 4, "sketches_per_photo": [3, 4], "image_size": 128}
-    },
-    "segmentation": {"grabcut": {"iterations": 2, "work_size": 128}},
-    "shards": {"image_size": 64},
-}
 CATEGORIES = list(layout.DEFAULT_CATEGORIES)
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    shutil.copytree(
-        PROJECT_ROOT / "conf", tmp_path / "conf", ignore=shutil.ignore_patterns("local")
-    )
-    (tmp_path / "conf" / "local").mkdir()
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", tmp_path)
-    (tmp_path / "src").mkdir()  # bootstrap_project wants it; the package itself is installed
-    monkeypatch.chdir(tmp_path)  # the catalog's relative paths resolve from here
-    bootstrap_project(tmp_path)
-    return tmp_path
-
-
-def run(project: Path, pipelines: list[str] | None, params: dict[str, Any]) -> None:
-    try:
-        with KedroSession.create(project_path=project, runtime_params=params) as session:
-            session.run(pipeline_names=pipelines)
-    finally:
-        # kedro-mlflow ends its run from Kedro's hook thread, but MLflow keeps the active-run
-        # stack per thread: without this, the next session in this process reuses the run.
-        while mlflow.active_run():
-            mlflow.end_run()
 
 
 def _load_shards(project: Path) -> dict[str, LazyNpz]:

@@ -423,6 +423,9 @@ def _build_shard(
         kept["photo_ids"].append(row.photo_id)
         kept["fallback"].append(failed)
     n = len(kept["sketch_ids"])
+    if unreadable:
+        logger.warning("%d sketch(es) dropped, sketch or photo unreadable: %s", len(unreadable), ", ".join(unreadable))
+    logger.info("Shard of %s: %d pairs (%d fell back to the unsegmented photo)", rows["category"].iloc[0], n, sum(kept["fallback"]))
     empty_images = np.zeros((0, image_size, image_size, 3), np.uint8)
     return {
         "sketches": np.stack(kept["sketches"]) if n else empty_images,

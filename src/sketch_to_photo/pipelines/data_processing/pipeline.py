@@ -39,7 +39,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 plot_segmentation_grid,
                 ["segmented_photos", "photo_index", "sketchy_raw", "params:reporting"],
-                "segmentation_grid",
+                "segmentation_grid@figure",
                 name="plot_segmentation_grid",
             ),
             Node(
