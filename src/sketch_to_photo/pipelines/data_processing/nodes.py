@@ -206,8 +206,9 @@ def index_photos(sketches: pd.DataFrame, sketchy_raw: dict[str, Any]) -> pd.Data
             # the bbox as fractions of the original's size holds for the rendered photo too.
             photos.loc[i, bbox_columns] = [x / width, y / height, w / width, h / height]
     logger.info(
-        "%d photos with valid sketches (%d in testset.txt, %d with a bbox, %d missing)",
-        len(photos), photos["in_testset"].sum(), photos["bbox_x"].notna().sum(), (~photos["exists"]).sum(),
+        "%d photos with sketches, %d with a valid one (%d in testset.txt, %d with a bbox, %d missing)",
+        len(photos), photos["has_valid_sketch"].sum(), photos["in_testset"].sum(),
+        photos["bbox_x"].notna().sum(), (~photos["exists"]).sum(),
     )  # fmt: skip
     return photos
 
@@ -424,8 +425,17 @@ def _build_shard(
         kept["fallback"].append(failed)
     n = len(kept["sketch_ids"])
     if unreadable:
-        logger.warning("%d sketch(es) dropped, sketch or photo unreadable: %s", len(unreadable), ", ".join(unreadable))
-    logger.info("Shard of %s: %d pairs (%d fell back to the unsegmented photo)", rows["category"].iloc[0], n, sum(kept["fallback"]))
+        logger.warning(
+            "%d sketch(es) dropped, sketch or photo unreadable: %s",
+            len(unreadable),
+            ", ".join(unreadable),
+        )
+    logger.info(
+        "Shard of %s: %d pairs (%d fell back to the unsegmented photo)",
+        rows["category"].iloc[0],
+        n,
+        sum(kept["fallback"]),
+    )
     empty_images = np.zeros((0, image_size, image_size, 3), np.uint8)
     return {
         "sketches": np.stack(kept["sketches"]) if n else empty_images,
