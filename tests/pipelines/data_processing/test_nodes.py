@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sketch_to_photo.pairs import split_and_category
 from sketch_to_photo.pipelines.data_processing.nodes import (
     build_pair_shards,
     index_photos,
@@ -17,7 +18,6 @@ from sketch_to_photo.pipelines.data_processing.nodes import (
     plot_segmentation_grid,
     read_id_list,
     segment_photos,
-    split_and_category,
     split_photos,
     summarise_pairs,
 )

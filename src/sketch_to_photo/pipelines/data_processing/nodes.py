@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
 from sketch_to_photo.datasets import LazyNpz
+from sketch_to_photo.pairs import SPLITS, shard_name, split_and_category
 from sketch_to_photo.segmentation import (
     SegmentationConfig,
     read_rgb,
@@ -32,7 +33,6 @@ from sketch_to_photo.sketchy import layout
 matplotlib.use("Agg")
 logger = logging.getLogger(__name__)
 
-SPLITS = ("train", "validation", "test")
 FALLBACKS = ("keep_photo", "drop")
 
 
@@ -290,7 +290,7 @@ def plot_segmentation_grid(
     paths = photos.set_index(["photo_augmentation", "category", "photo_id"])["photo_path"]
     rows: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, bool, float]] = []
     failed_rows = []
-    for shard_name, load in segmented_photos.items():
+    for segmented_name, load in segmented_photos.items():
         shard = load()
         ids, failed, areas = shard["photo_ids"], shard["segmentation_failed"], shard["mask_area"]
         chosen = list(range(min(per_shard, len(ids))))
@@ -298,7 +298,7 @@ def plot_segmentation_grid(
         if not wanted:
             continue
         cutouts, masks = shard["photos"], shard["masks"]
-        augmentation, category = shard_name.split("/", 1)
+        augmentation, category = segmented_name.split("/", 1)
         for i in wanted:
             original = read_rgb(root / paths[(augmentation, category, ids[i])])
             row = (
@@ -451,12 +451,6 @@ def _build_shard(
     }
 
 
-def split_and_category(shard_name: str) -> tuple[str, str]:
-    """``"train/jack-o-lantern-00002"`` -> ``("train", "jack-o-lantern")``."""
-    split_name, file_stem = shard_name.split("/", 1)
-    return split_name, file_stem.rsplit("-", 1)[0]
-
-
 def _chunks(rows: pd.DataFrame, size: int) -> Iterable[tuple[int, pd.DataFrame]]:
     for number, start in enumerate(range(0, len(rows), size)):
         yield number, rows.iloc[start : start + size]
@@ -495,7 +489,7 @@ def build_pair_shards(
     result = {}
     for (split_name, category), group in valid.groupby(["split", "category"], sort=True):
         for number, rows in _chunks(group, max_pairs):
-            name = f"{split_name}/{category}-{number:05d}"
+            name = shard_name(split_name, category, number)
             result[name] = lambda rows=rows, label=labels[category]: _build_shard(
                 root, rows, segmented_photos, label, size, fallback
             )
@@ -538,16 +532,20 @@ def summarise_pairs(
         counts[category][name]["sketches_seen"] = len(group)
         counts[category][name]["dropped_invalid"] = int((group["invalid"] != "").sum())
     shard_list = []
-    for shard_name, load in pair_shards.items():
+    for pair_shard_name, load in pair_shards.items():
         shard = load()
-        name, category = split_and_category(shard_name)
+        name, category = split_and_category(pair_shard_name)
         pairs = len(shard["sketch_ids"])
         entry = counts[category][name]
         entry["pairs"] += pairs
         entry["dropped_unreadable"] += len(shard["dropped_unreadable_ids"])
         entry["dropped_segmentation"] += len(shard["dropped_segmentation_ids"])
         shard_list.append(
-            {"name": shard_name, "pairs": pairs, "photos": len(set(shard["photo_ids"].tolist()))}
+            {
+                "name": pair_shard_name,
+                "pairs": pairs,
+                "photos": len(set(shard["photo_ids"].tolist())),
+            }
         )
     totals = dict.fromkeys(
         ("sketches_seen", "dropped_invalid", "dropped_unreadable", "dropped_segmentation", "pairs"),
