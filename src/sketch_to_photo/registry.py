@@ -13,6 +13,7 @@ from typing import Any
 import keras
 import mlflow
 import numpy as np
+import tensorflow as tf
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models.signature import ModelSignature
@@ -53,6 +54,12 @@ def log_and_register(
         signature=keras_signature(model),
         registered_model_name=registered_name,
         metadata=metadata,
+        # What loading the model needs; inferring it runs a slow subprocess per model.
+        pip_requirements=[
+            f"tensorflow=={tf.__version__}",
+            f"keras=={keras.__version__}",
+            f"numpy=={np.__version__}",
+        ],
     )
     version = int(info.registered_model_version)
     logger.info("Registered %s version %d (%s)", registered_name, version, info.model_uri)
