@@ -14,10 +14,13 @@ from sketch_to_photo.registry import CHAMPION, keras_signature, log_and_register
 @pytest.fixture(scope="module")
 def tracking(tmp_path_factory):
     """One store for the module: creating an MLflow SQLite store takes seconds."""
-    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+    folder = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    # Artifacts default to ./mlruns of the working directory: keep them in the temporary folder.
+    mlflow.set_experiment(experiment_id=mlflow.create_experiment("registry", artifact_location=(folder / "artifacts").as_uri()))
     yield MlflowClient(uri, uri)
     while mlflow.active_run():
         mlflow.end_run()

@@ -1,0 +1,186 @@
+"""Keras callbacks that record training in the active MLflow run: metrics and sample grids.
+
+Both only log when an MLflow run is active (``mlflow.log_*`` would otherwise start a new run
+of its own), so the same training code runs inside ``kedro run`` with kedro-mlflow and in a
+plain notebook or test without a tracking server.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+import keras
+import mlflow
+import numpy as np
+from PIL import Image
+
+from sketch_to_photo.inference import to_uint8
+
+logger = logging.getLogger(__name__)
+
+GUTTER = 4  # white pixels around and between the cells of a grid
+TITLE_HEIGHT = 18  # white band above the columns holding their titles
+MAX_SAMPLES = 8
+
+
+class MlflowMetricsLogger(keras.callbacks.Callback):
+    """Log every epoch's ``logs`` and its duration (``epoch_seconds``) with ``step=epoch``.
+
+    A failed logging call (tracking server down) is reported as a warning instead of ending a
+    long training run.
+    """
+
+    def __init__(self, prefix: str = "") -> None:
+        super().__init__()
+        self.prefix = prefix
+        self._epoch_start: float | None = None
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._epoch_start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if mlflow.active_run() is None:
+            return
+        metrics = {}
+        for key, value in (logs or {}).items():
+            scalar = _as_float(value)
+            if scalar is not None:
+                metrics[f"{self.prefix}{key}"] = scalar
+        if self._epoch_start is not None:
+            metrics[f"{self.prefix}epoch_seconds"] = time.perf_counter() - self._epoch_start
+        try:
+            mlflow.log_metrics(metrics, step=epoch)
+        except Exception as exc:  # keep training: the warning says what was lost
+            logger.warning("Could not log epoch %d metrics to MLflow: %s", epoch, exc)
+
+
+class SampleGridLogger(keras.callbacks.Callback):
+    """Every ``every_n_epochs`` epochs and after the last one, save a sketch|generated|real grid.
+
+    The PNG goes to ``output_dir/grid_epoch_{epoch:04d}.png`` (1-based epoch) and, when an MLflow
+    run is active, into the run's artifacts under ``artifact_path``. The generator is
+    ``model.generator`` when the model has one (a GAN), else the model itself, run with
+    ``training=False``.
+    """
+
+    def __init__(
+        self,
+        sketches: np.ndarray,
+        photos: np.ndarray,
+        every_n_epochs: int,
+        output_dir: str | os.PathLike,
+        artifact_path: str = "samples",
+    ) -> None:
+        super().__init__()
+        sketches = np.asarray(sketches, dtype=np.float32)
+        photos = np.asarray(photos, dtype=np.float32)
+        if sketches.ndim != 4 or sketches.shape[-1] != 3 or sketches.shape != photos.shape:
+            raise ValueError(
+                f"sketches and photos must both be (N, S, S, 3), got {sketches.shape} and "
+                f"{photos.shape}"
+            )
+        if not 1 <= len(sketches) <= MAX_SAMPLES:
+            raise ValueError(f"give 1 to {MAX_SAMPLES} samples, got {len(sketches)}")
+        if every_n_epochs < 1:
+            raise ValueError(f"every_n_epochs must be at least 1, got {every_n_epochs}")
+        self.sketches = sketches
+        self.photos = photos
+        self.every_n_epochs = every_n_epochs
+        self.output_dir = Path(output_dir)
+        self.artifact_path = artifact_path
+        self.saved: list[Path] = []
+        self._last_epoch: int | None = None
+        self._last_rendered: int | None = None
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._last_epoch = self._last_rendered = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._last_epoch = epoch
+        if (epoch + 1) % self.every_n_epochs == 0:
+            self.log_grid(epoch)
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self._last_epoch is not None and self._last_rendered != self._last_epoch:
+            self.log_grid(self._last_epoch)
+
+    def log_grid(self, epoch: int) -> Path:
+        """Render, save and (with an active run) log the grid for 0-based ``epoch``."""
+        generator = getattr(self.model, "generator", None)
+        if generator is None:
+            generator = self.model
+        generated = to_uint8(generator(self.sketches, training=False))
+        grid = render_grid(to_uint8(self.sketches), generated, to_uint8(self.photos))
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        path = self.output_dir / f"grid_epoch_{epoch + 1:04d}.png"
+        Image.fromarray(grid).save(path)
+        self._last_rendered = epoch
+        self.saved.append(path)
+        if mlflow.active_run() is not None:
+            try:
+                mlflow.log_artifact(str(path), self.artifact_path)
+            except Exception as exc:  # the grid stays on disk: keep training
+                logger.warning("Could not log %s to MLflow: %s", path, exc)
+        return path
+
+
+def render_grid(
+    sketches_uint8: np.ndarray,
+    generated_uint8: np.ndarray,
+    photos_uint8: np.ndarray,
+    titles: Sequence[str] = ("sketch", "generated", "real"),
+) -> np.ndarray:
+    """One row per example, one column per input, white gutters, titles above the columns.
+
+    Inputs are (N,S,S,3) uint8 of one shape; the result is (TITLE_HEIGHT + N*(S+GUTTER) +
+    GUTTER, 3*(S+GUTTER) + GUTTER, 3) uint8.
+    """
+    columns = [np.asarray(a) for a in (sketches_uint8, generated_uint8, photos_uint8)]
+    shape = columns[0].shape
+    if any(c.shape != shape or c.dtype != np.uint8 for c in columns) or len(shape) != 4:
+        raise ValueError(
+            "render_grid wants three (N, S, S, 3) uint8 arrays of one shape, got "
+            + ", ".join(f"{c.shape} {c.dtype}" for c in columns)
+        )
+    if len(titles) != len(columns):
+        raise ValueError(f"give {len(columns)} titles, got {len(titles)}")
+    n, height, width = shape[:3]
+    step_y, step_x = height + GUTTER, width + GUTTER
+    grid = np.full(
+        (TITLE_HEIGHT + n * step_y + GUTTER, len(columns) * step_x + GUTTER, 3), 255, np.uint8
+    )
+    for col, images in enumerate(columns):
+        x = GUTTER + col * step_x
+        for row, image in enumerate(images):
+            y = TITLE_HEIGHT + GUTTER + row * step_y
+            grid[y : y + height, x : x + width] = image
+        _put_title(grid, titles[col], x, width)
+    return grid
+
+
+def _put_title(grid: np.ndarray, text: str, x: int, width: int) -> None:
+    font, thickness = cv2.FONT_HERSHEY_SIMPLEX, 1
+    scale = 0.45
+    (text_width, _), _ = cv2.getTextSize(text, font, scale, thickness)
+    if text_width > width:  # shrink to the column, but stay readable
+        scale = max(0.25, scale * width / text_width)
+        (text_width, _), _ = cv2.getTextSize(text, font, scale, thickness)
+    origin = (x + max(0, (width - text_width) // 2), TITLE_HEIGHT - 5)
+    cv2.putText(grid, text, origin, font, scale, (0, 0, 0), thickness, cv2.LINE_AA)
+
+
+def _as_float(value: Any) -> float | None:
+    """A Python float for a scalar log value (number, NumPy or tensor), else None."""
+    try:
+        array = np.asarray(value.numpy() if hasattr(value, "numpy") else value)
+    except (TypeError, ValueError):
+        return None
+    if array.size != 1 or not np.issubdtype(array.dtype, np.number):
+        return None
+    return float(array.reshape(()))

@@ -1,0 +1,179 @@
+"""tf.data input pipelines that stream (sketch, photo) pairs from the npz shards.
+
+Only one shard's arrays are in memory at a time: shards are read one after another with
+``np.load`` and converted with :func:`sketch_to_photo.inference.prepare_pair_arrays` (the same
+preprocessing the demo uses) in small chunks, so float32 copies of a whole shard never exist.
+Training mode shuffles the shard order and the pairs within each shard every epoch, mixes pairs
+across shard boundaries with a shuffle buffer, and applies pix2pix's random jitter and mirroring
+to the sketch and photo together. Every random choice is seeded, so a run is reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from sketch_to_photo.inference import prepare_images, prepare_pair_arrays
+
+JITTER_RATIO = 286 / 256  # pix2pix: upscale 256 -> 286, then random-crop back to 256
+CHUNK_PAIRS = 32  # pairs converted to float32 at once inside a shard
+
+
+def pair_dataset(
+    shard_paths: Sequence[str | os.PathLike],
+    *,
+    image_size: int,
+    batch_size: int,
+    training: bool,
+    jitter: bool = True,
+    flip: bool = True,
+    shuffle_buffer: int = 256,
+    seed: int = 0,
+    with_labels: bool = False,
+    drop_remainder: bool = False,
+) -> tf.data.Dataset:
+    """Batches of ``(sketches, photos)`` float32 in [-1, 1], shape (B, S, S, 3).
+
+    With ``with_labels`` the batches are ``(sketches, labels)`` with int32 category labels (the
+    photos are not read). ``training=False`` keeps the shards' order and applies no shuffling or
+    augmentation. The dataset is finite with a known cardinality and can be iterated again for
+    every epoch of ``model.fit``.
+    """
+    paths = [os.fspath(path) for path in shard_paths]
+    if not paths:
+        raise ValueError("no shards given: run the data_processing pipeline first")
+    if batch_size <= 0 or image_size <= 0:
+        raise ValueError(
+            f"batch_size and image_size must be positive, got {batch_size}, {image_size}"
+        )
+    n_pairs = count_pairs(paths)
+
+    second_key = "labels" if with_labels else "photos"
+    image_spec = tf.TensorSpec((None, image_size, image_size, 3), tf.float32)
+    second_spec = tf.TensorSpec((None,), tf.int32) if with_labels else image_spec
+    reader = _ShardReader(image_size=image_size, second_key=second_key, shuffle=training)
+
+    shards = tf.data.Dataset.from_tensor_slices(paths)
+    if training:
+        shards = shards.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+        # One fresh seed per shard and epoch for the order of the pairs inside it.
+        shard_seeds = tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True)
+        shards = tf.data.Dataset.zip(shards, shard_seeds)
+    else:
+        shards = shards.map(lambda path: (path, tf.constant(0, tf.int64)))
+    pairs = shards.flat_map(
+        lambda path, shard_seed: tf.data.Dataset.from_generator(
+            reader, args=(path, shard_seed), output_signature=(image_spec, second_spec)
+        )
+    ).unbatch()
+    pairs = pairs.apply(tf.data.experimental.assert_cardinality(n_pairs))
+
+    if training:
+        if shuffle_buffer > 1:
+            pairs = pairs.shuffle(shuffle_buffer, seed=seed + 2, reshuffle_each_iteration=True)
+        if jitter or flip:
+            augment_seeds = tf.data.Dataset.random(seed=seed + 3, rerandomize_each_iteration=True)
+            augment = _make_augment(image_size, jitter=jitter, flip=flip, with_labels=with_labels)
+            pairs = tf.data.Dataset.zip(pairs, augment_seeds).map(
+                augment, num_parallel_calls=tf.data.AUTOTUNE
+            )
+    return pairs.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+def count_pairs(shard_paths: Sequence[str | os.PathLike]) -> int:
+    """Total number of pairs in the shards, from the ``sketch_ids`` array headers only."""
+    return sum(_array_length(path, "sketch_ids") for path in shard_paths)
+
+
+def training_steps_per_epoch(n_pairs: int, batch_size: int, *, drop_remainder: bool = False) -> int:
+    """Batches in one pass over ``n_pairs`` pairs (the last one partial unless dropped)."""
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    return n_pairs // batch_size if drop_remainder else math.ceil(n_pairs / batch_size)
+
+
+class _ShardReader:
+    """Generator factory for ``from_generator``: yields one shard as float32 chunks."""
+
+    def __init__(self, *, image_size: int, second_key: str, shuffle: bool) -> None:
+        self.image_size = image_size
+        self.second_key = second_key
+        self.shuffle = shuffle
+
+    def __call__(self, path: bytes, shard_seed: np.int64) -> Iterator[tuple[np.ndarray, ...]]:
+        with np.load(os.fsdecode(path), allow_pickle=False) as npz:
+            sketches = npz["sketches"]
+            second = npz[self.second_key]
+        order = np.arange(len(sketches))
+        if self.shuffle:
+            order = np.random.default_rng(int(shard_seed) & 0x7FFF_FFFF_FFFF_FFFF).permutation(
+                len(sketches)
+            )
+        for start in range(0, len(order), CHUNK_PAIRS):
+            index = order[start : start + CHUNK_PAIRS]
+            if self.second_key == "labels":
+                yield (
+                    prepare_images(sketches[index], self.image_size),
+                    second[index].astype(np.int32),
+                )
+            else:
+                yield prepare_pair_arrays(sketches[index], second[index], self.image_size)
+
+
+def _make_augment(
+    image_size: int, *, jitter: bool, flip: bool, with_labels: bool
+) -> Callable[..., tuple[tf.Tensor, tf.Tensor]]:
+    """A map function ``((sketch, second), seed) -> (sketch', second')``.
+
+    The images of one example are stacked, so the sketch and the photo get exactly the same
+    crop window and mirroring.
+    """
+    jitter_size = round(image_size * JITTER_RATIO)
+
+    def augment_stack(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+        if jitter:
+            images = tf.image.resize(images, [jitter_size, jitter_size], method="bilinear")
+            images = tf.image.stateless_random_crop(
+                images,
+                size=tf.stack([tf.shape(images)[0], image_size, image_size, 3]),
+                seed=tf.stack([seed, 0]),
+            )
+        if flip:
+            # stateless_random_flip_left_right would draw per image; one draw for the stack.
+            mirrored = tf.random.stateless_uniform([], seed=tf.stack([seed, 1])) < 0.5
+            images = tf.cond(mirrored, lambda: tf.reverse(images, axis=[2]), lambda: images)
+        return images
+
+    def augment(
+        example: tuple[tf.Tensor, tf.Tensor], seed: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        sketch, second = example
+        if with_labels:
+            return augment_stack(sketch[None], seed)[0], second
+        stacked = augment_stack(tf.stack([sketch, second]), seed)
+        return stacked[0], stacked[1]
+
+    return augment
+
+
+def _array_length(path: str | os.PathLike, key: str) -> int:
+    """Length of one array of an npz, read from its header (nothing else is decompressed)."""
+    with zipfile.ZipFile(path) as archive:
+        try:
+            member = archive.open(f"{key}.npy")
+        except KeyError as exc:
+            raise ValueError(
+                f"{os.fspath(path)} has no {key!r} array: is it a pair shard?"
+            ) from exc
+        with member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape, _, _ = np.lib.format.read_array_header_1_0(member)
+            else:
+                shape, _, _ = np.lib.format.read_array_header_2_0(member)
+    return int(shape[0])

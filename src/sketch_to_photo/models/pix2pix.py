@@ -1,0 +1,306 @@
+"""pix2pix: a U-Net generator and a 70x70 PatchGAN discriminator (Isola et al., 2017).
+
+The architecture follows the TensorFlow pix2pix tutorial (54.4M + 2.8M parameters at 256 px
+with 64 base filters), with two choices of the paper's reference code: the innermost (1x1)
+encoder block has no normalisation, since normalising a single value per channel (instance
+norm always, batch norm at batch size 1) replaces the bottleneck with a constant; and the
+discriminator's loss is halved, which slows D relative to G.
+
+Images are float32 RGB in [-1, 1], channels last. The generator's tanh output and the
+discriminator's logits stay float32 so that a mixed-precision policy can be set globally.
+
+Batch normalisation at inference: the generator is trained with ``training=True`` (batch
+statistics, moving averages updated) and saved and used like any Keras model, in inference
+mode (``training=False``): moving statistics, no dropout. The paper and the TensorFlow tutorial
+instead run the generator in training mode at test time (per-image statistics, dropout as
+noise); that depends on the batch, so a photo would change with what else is in the batch.
+With ``normalization="instance"`` the two modes agree apart from dropout. Batch norm uses
+momentum 0.9 (PyTorch's 0.1, as in the paper's code) rather than Keras' 0.99, so that the moving
+statistics keep up with weights that change all through GAN training.
+
+:class:`Pix2Pix` trains both networks with ``fit()``: one discriminator and one generator
+update per batch, from the same generator pass, each with its own optimizer.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import keras
+import tensorflow as tf
+from keras import layers
+
+if TYPE_CHECKING:
+    from sketch_to_photo.models.perceptual import PerceptualLoss
+
+NORMALIZATIONS = ("batch", "instance")
+_DROPOUT_BLOCKS = 3  # decoder blocks with dropout, counted from the bottleneck
+
+
+def _initializer() -> keras.initializers.Initializer:
+    # One instance per layer: Keras warns when an unseeded initializer is reused.
+    return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
+
+
+def _check_normalization(normalization: str) -> None:
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
+
+
+def _norm(normalization: str, name: str) -> layers.Layer:
+    if normalization == "batch":
+        return layers.BatchNormalization(momentum=0.9, name=name)
+    return layers.GroupNormalization(groups=-1, name=name)  # one group per channel: instance norm
+
+
+def build_generator(
+    image_size: int = 256,
+    base_filters: int = 64,
+    max_filters: int = 512,
+    dropout: float = 0.5,
+    normalization: str = "batch",
+    name: str = "generator",
+) -> keras.Model:
+    """U-Net generator: sketch ``(S, S, 3)`` -> photo ``(S, S, 3)``, both in [-1, 1].
+
+    ``log2(S)`` encoder blocks halve the size down to 1x1; block ``i`` has
+    ``min(base_filters * 2**i, max_filters * base_filters // 64)`` filters. The decoder mirrors
+    them with skip connections; its first three blocks use dropout.
+    """
+    if image_size < 32 or image_size & (image_size - 1):
+        raise ValueError(f"image_size must be a power of 2 >= 32, got {image_size}")
+    if base_filters < 1:
+        raise ValueError(f"base_filters must be positive, got {base_filters}")
+    _check_normalization(normalization)
+    n_blocks = image_size.bit_length() - 1
+    cap = max_filters * base_filters // 64
+    filters = [min(base_filters * 2**i, cap) for i in range(n_blocks)]
+
+    inputs = keras.Input((image_size, image_size, 3), name="sketch")
+    x = inputs
+    skips = []
+    for i, n_filters in enumerate(filters, start=1):
+        normalized = 1 < i < n_blocks
+        x = layers.Conv2D(
+            n_filters,
+            4,
+            strides=2,
+            padding="same",
+            use_bias=not normalized,
+            kernel_initializer=_initializer(),
+            name=f"down{i}_conv",
+        )(x)
+        if normalized:
+            x = _norm(normalization, f"down{i}_norm")(x)
+        x = layers.LeakyReLU(0.2, name=f"down{i}_lrelu")(x)
+        skips.append(x)
+
+    # Up from the bottleneck, concatenating the encoder output of the same size.
+    decoder = zip(filters[-2::-1], skips[-2::-1], strict=True)
+    for i, (n_filters, skip) in enumerate(decoder, start=1):
+        x = layers.Conv2DTranspose(
+            n_filters,
+            4,
+            strides=2,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=_initializer(),
+            name=f"up{i}_conv",
+        )(x)
+        x = _norm(normalization, f"up{i}_norm")(x)
+        if i <= _DROPOUT_BLOCKS and dropout > 0:
+            x = layers.Dropout(dropout, name=f"up{i}_dropout")(x)
+        x = layers.ReLU(name=f"up{i}_relu")(x)
+        x = layers.Concatenate(name=f"up{i}_skip")([x, skip])
+
+    x = layers.Conv2DTranspose(
+        3, 4, strides=2, padding="same", kernel_initializer=_initializer(), name="output_conv"
+    )(x)
+    outputs = layers.Activation("tanh", dtype="float32", name="output")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_discriminator(
+    image_size: int = 256,
+    base_filters: int = 64,
+    normalization: str = "batch",
+    name: str = "discriminator",
+) -> keras.Model:
+    """70x70 PatchGAN: ``[sketch, photo]`` -> one logit per patch, ``(S/8 - 2)^2`` of them."""
+    _check_normalization(normalization)
+    # Three stride-2 convs ("same") then two 4x4 valid convs after 1-pixel padding.
+    patches = -(-image_size // 8) - 2
+    if patches < 1:
+        raise ValueError(f"image_size {image_size} is too small for the PatchGAN (min 24)")
+
+    sketch = keras.Input((image_size, image_size, 3), name="sketch")
+    photo = keras.Input((image_size, image_size, 3), name="photo")
+    x = layers.Concatenate(name="pair")([sketch, photo])
+    for i, multiple in enumerate((1, 2, 4), start=1):
+        normalized = i > 1
+        x = layers.Conv2D(
+            base_filters * multiple,
+            4,
+            strides=2,
+            padding="same",
+            use_bias=not normalized,
+            kernel_initializer=_initializer(),
+            name=f"down{i}_conv",
+        )(x)
+        if normalized:
+            x = _norm(normalization, f"down{i}_norm")(x)
+        x = layers.LeakyReLU(0.2, name=f"down{i}_lrelu")(x)
+    x = layers.ZeroPadding2D(name="pad1")(x)
+    x = layers.Conv2D(
+        base_filters * 8,
+        4,
+        strides=1,
+        use_bias=False,
+        kernel_initializer=_initializer(),
+        name="conv4",
+    )(x)
+    x = _norm(normalization, "conv4_norm")(x)
+    x = layers.LeakyReLU(0.2, name="conv4_lrelu")(x)
+    x = layers.ZeroPadding2D(name="pad2")(x)
+    logits = layers.Conv2D(
+        1, 4, strides=1, kernel_initializer=_initializer(), dtype="float32", name="logits"
+    )(x)
+    return keras.Model([sketch, photo], logits, name=name)
+
+
+def _bce(label: float, logits: tf.Tensor) -> tf.Tensor:
+    """Binary cross-entropy from logits against a constant label, mean over patches and batch."""
+    labels = tf.fill(tf.shape(logits), label)
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def _per_replica(loss: tf.Tensor) -> tf.Tensor:
+    """Scale a per-replica mean so that the all-reduced gradients are those of the global mean.
+
+    Keras' TensorFlow optimizers sum gradients over replicas in ``apply_gradients``. (Keras
+    ``Loss`` objects do this scaling themselves, hence plain TensorFlow reductions here.)
+    """
+    return loss / tf.distribute.get_strategy().num_replicas_in_sync
+
+
+class Pix2Pix(keras.Model):
+    """The pix2pix GAN: ``fit()`` on ``(sketches, photos)`` batches trains both networks.
+
+    Generator loss: ``gan + l1_weight * L1 + perceptual_weight * perceptual``; the perceptual
+    term is computed only when a :class:`PerceptualLoss` is given and its weight is positive
+    (evaluation reports it whenever one is given). Calling the model runs the generator.
+    For ``mixed_float16`` wrap each optimizer in ``keras.optimizers.LossScaleOptimizer``.
+
+    Every loss is a mean over its batch (and pixels or patches); the metrics report these.
+    Under ``tf.distribute`` each replica's gradients are of its mean divided by the number of
+    replicas, which sum to those of the mean over the global batch.
+    """
+
+    def __init__(
+        self,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        perceptual: PerceptualLoss | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        # A plain object, so VGG's frozen weights stay out of this model's weights and backups.
+        self.perceptual = perceptual
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.g_gan_tracker = keras.metrics.Mean(name="g_gan")
+        self.g_l1_tracker = keras.metrics.Mean(name="g_l1")
+        self.g_perceptual_tracker = keras.metrics.Mean(name="g_perceptual")
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.l1_tracker = keras.metrics.Mean(name="l1")
+        self.perceptual_tracker = keras.metrics.Mean(name="perceptual")
+        self.l1_weight = 100.0
+        self.perceptual_weight = 0.0
+        self.built = True  # both networks are built functional models
+
+    def compile(
+        self,
+        g_optimizer: keras.optimizers.Optimizer,
+        d_optimizer: keras.optimizers.Optimizer,
+        l1_weight: float = 100.0,
+        perceptual_weight: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        """Set the two optimizers and the loss weights; ``kwargs`` go to ``Model.compile``."""
+        super().compile(optimizer=None, **kwargs)
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+        self.l1_weight = float(l1_weight)
+        self.perceptual_weight = float(perceptual_weight)
+        # Built now so that BackupAndRestore can load their state before the first step.
+        if not g_optimizer.built:
+            g_optimizer.build(self.generator.trainable_variables)
+        if not d_optimizer.built:
+            d_optimizer.build(self.discriminator.trainable_variables)
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        # Listed here so that fit() and evaluate() reset them.
+        return [
+            self.g_loss_tracker,
+            self.g_gan_tracker,
+            self.g_l1_tracker,
+            self.g_perceptual_tracker,
+            self.d_loss_tracker,
+            self.l1_tracker,
+            self.perceptual_tracker,
+        ]
+
+    def call(self, sketches: tf.Tensor, training: bool = False) -> tf.Tensor:
+        return self.generator(sketches, training=training)
+
+    def _uses_perceptual(self) -> bool:
+        return self.perceptual is not None and self.perceptual_weight > 0
+
+    def train_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
+        sketches, photos = data
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fakes = self.generator(sketches, training=True)
+            real_logits = self.discriminator([sketches, photos], training=True)
+            fake_logits = self.discriminator([sketches, fakes], training=True)
+
+            d_loss = 0.5 * (_bce(1.0, real_logits) + _bce(0.0, fake_logits))
+            g_gan = _bce(1.0, fake_logits)
+            g_l1 = tf.reduce_mean(tf.abs(tf.cast(photos, "float32") - fakes))
+            if self._uses_perceptual():
+                g_perceptual = self.perceptual(photos, fakes)
+            else:
+                g_perceptual = tf.constant(0.0)
+            g_loss = g_gan + self.l1_weight * g_l1 + self.perceptual_weight * g_perceptual
+
+            scaled_g_loss = self.g_optimizer.scale_loss(_per_replica(g_loss))
+            scaled_d_loss = self.d_optimizer.scale_loss(_per_replica(d_loss))
+
+        g_variables = self.generator.trainable_variables
+        d_variables = self.discriminator.trainable_variables
+        g_gradients = g_tape.gradient(scaled_g_loss, g_variables)
+        d_gradients = d_tape.gradient(scaled_d_loss, d_variables)
+        self.g_optimizer.apply_gradients(zip(g_gradients, g_variables, strict=True))
+        self.d_optimizer.apply_gradients(zip(d_gradients, d_variables, strict=True))
+
+        values = {
+            self.g_loss_tracker: g_loss,
+            self.g_gan_tracker: g_gan,
+            self.g_l1_tracker: g_l1,
+            self.g_perceptual_tracker: g_perceptual,
+            self.d_loss_tracker: d_loss,
+        }
+        for tracker, value in values.items():
+            tracker.update_state(value)
+        return {tracker.name: tracker.result() for tracker in values}
+
+    def test_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
+        sketches, photos = data
+        fakes = self.generator(sketches, training=False)
+        self.l1_tracker.update_state(tf.reduce_mean(tf.abs(tf.cast(photos, "float32") - fakes)))
+        if self.perceptual is not None:
+            self.perceptual_tracker.update_state(self.perceptual(photos, fakes))
+        else:
+            self.perceptual_tracker.update_state(0.0)
+        return {"l1": self.l1_tracker.result(), "perceptual": self.perceptual_tracker.result()}

@@ -1,0 +1,34 @@
+"""sketch_classifier: train-split sketches -> VGG16 classifier -> test accuracy -> registry."""
+
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import evaluate_sketch_classifier, register_sketch_classifier, train_sketch_classifier
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [
+            Node(
+                train_sketch_classifier,
+                ["pair_shards", "params:sketch_classifier", "params:index"],
+                ["sketch_classifier", "sketch_classifier_history"],
+                name="train_sketch_classifier",
+            ),
+            Node(
+                evaluate_sketch_classifier,
+                ["sketch_classifier", "pair_shards", "params:sketch_classifier", "params:index"],
+                [
+                    "sketch_classifier_report",
+                    "sketch_classifier_metrics",
+                    "sketch_classifier_confusion",
+                ],
+                name="evaluate_sketch_classifier",
+            ),
+            Node(
+                register_sketch_classifier,
+                ["sketch_classifier", "sketch_classifier_report", "params:index"],
+                "sketch_classifier_registration",
+                name="register_sketch_classifier",
+            ),
+        ]
+    )

@@ -1,0 +1,18 @@
+"""training: pair shards -> trained pix2pix generator (logged per epoch to MLflow)."""
+
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import train_generator
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [
+            Node(
+                train_generator,
+                ["pair_shards", "params:training"],
+                ["generator", "training_history"],
+                name="train_generator",
+            )
+        ]
+    )

@@ -1,0 +1,251 @@
+"""The streaming tf.data input from real npz shards."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from sketch_to_photo.inference import prepare_pair_arrays
+from sketch_to_photo.models.data import count_pairs, pair_dataset, training_steps_per_epoch
+
+SHARD_SIZES = (5, 7, 4)
+N_PAIRS = sum(SHARD_SIZES)
+SOURCE_SIZE = 64
+SIZE = 32
+
+
+def _sketch(index: int) -> np.ndarray:
+    """White, a black bar in the left quarter (tells a mirrored image), one row per index."""
+    image = np.full((SOURCE_SIZE, SOURCE_SIZE, 3), 255, np.uint8)
+    image[8:56, 4:14] = 0
+    image[2 + 3 * index : 4 + 3 * index, 20:60] = 40
+    return image
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Three shards in the README's format; photo = 255 - sketch, so alignment is checkable."""
+    folder = tmp_path_factory.mktemp("pairs") / "train"
+    folder.mkdir()
+    paths, index = [], 0
+    for shard, size in enumerate(SHARD_SIZES):
+        sketches = np.stack([_sketch(index + i) for i in range(size)])
+        ids = [f"n0000_{index + i}" for i in range(size)]
+        path = folder / f"teapot-{shard:05d}.npz"
+        np.savez_compressed(
+            path,
+            sketches=sketches,
+            photos=255 - sketches,
+            masks=np.ones((size, SOURCE_SIZE, SOURCE_SIZE), np.uint8),
+            sketch_ids=np.array([f"{i}-1" for i in ids]),
+            photo_ids=np.array(ids),
+            categories=np.array(["teapot"] * size),
+            labels=np.full(size, shard, np.int16),
+            segmentation_fallback=np.zeros(size, bool),
+            dropped_unreadable_ids=np.array([], dtype="<U1"),
+            dropped_segmentation_ids=np.array([], dtype="<U1"),
+        )
+        paths.append(path)
+        index += size
+    return paths
+
+
+def _expected(paths: list[Path]) -> tuple[np.ndarray, np.ndarray]:
+    parts = []
+    for path in paths:
+        with np.load(path) as npz:
+            parts.append(prepare_pair_arrays(npz["sketches"], npz["photos"], SIZE))
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _collect(dataset: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    firsts, seconds, sizes = [], [], []
+    for first, second in dataset:
+        firsts.append(first.numpy())
+        seconds.append(second.numpy())
+        sizes.append(len(first))
+    return np.concatenate(firsts), np.concatenate(seconds), sizes
+
+
+def _mirrored(images: np.ndarray) -> np.ndarray:
+    """Per sketch: True when the bar is on the right half."""
+    half = images.shape[2] // 2
+    return images[:, :, :half].mean(axis=(1, 2, 3)) > images[:, :, half:].mean(axis=(1, 2, 3))
+
+
+def test_eval_mode_is_ordered_complete_and_deterministic(shards):
+    dataset = pair_dataset(shards, image_size=SIZE, batch_size=3, training=False)
+    assert dataset.cardinality().numpy() == 6
+    sketches, photos, sizes = _collect(dataset)
+    assert sizes == [3, 3, 3, 3, 3, 1]  # the last partial batch is kept
+    expected_sketches, expected_photos = _expected(shards)
+    assert np.array_equal(sketches, expected_sketches)
+    assert np.array_equal(photos, expected_photos)
+    again, _, _ = _collect(dataset)  # a second epoch is the same
+    assert np.array_equal(again, sketches)
+
+    dropped = pair_dataset(
+        shards, image_size=SIZE, batch_size=3, training=False, drop_remainder=True
+    )
+    assert _collect(dropped)[2] == [3] * 5
+
+
+def test_training_batches_have_the_model_shape_dtype_and_range(shards):
+    dataset = pair_dataset(shards, image_size=SIZE, batch_size=4, training=True)
+    assert dataset.element_spec[0].shape.as_list() == [None, SIZE, SIZE, 3]
+    for sketches, photos in dataset:
+        for batch in (sketches, photos):
+            assert batch.dtype == tf.float32 and batch.shape[1:] == (SIZE, SIZE, 3)
+            assert -1.0 <= float(tf.reduce_min(batch)) and float(tf.reduce_max(batch)) <= 1.0
+    assert dataset.cardinality().numpy() == training_steps_per_epoch(N_PAIRS, 4) == 4
+
+
+def test_augmentation_keeps_sketch_and_photo_aligned(shards):
+    dataset = pair_dataset(shards, image_size=SIZE, batch_size=4, training=True, seed=3)
+    for _ in range(2):
+        sketches, photos, sizes = _collect(dataset)
+        assert sum(sizes) == N_PAIRS
+        # photo = 255 - sketch in the shards, so after the same crop and flip photo = -sketch
+        # (up to one grey level: the uint8 INTER_AREA shrink rounds x and 255 - x differently).
+        np.testing.assert_allclose(photos, -sketches, atol=1.01 / 127.5)
+        assert np.abs(photos + sketches).mean() < 1e-3
+
+
+def test_jitter_crops_and_flip_mirrors_sometimes_not_always(shards):
+    plain, _ = _expected(shards)
+    jittered, _, _ = _collect(
+        pair_dataset(shards, image_size=SIZE, batch_size=4, training=True, flip=False)
+    )
+    matches = [any(np.array_equal(image, p) for p in plain) for image in jittered]
+    assert not all(matches)  # the random crop moved most images
+
+    flipped = pair_dataset(shards, image_size=SIZE, batch_size=4, training=True, jitter=False)
+    mirrored = np.concatenate([_mirrored(_collect(flipped)[0]) for _ in range(2)])
+    assert 0 < mirrored.sum() < len(mirrored)
+    assert not _mirrored(plain).any()
+
+
+def test_training_without_augmentation_only_reorders(shards):
+    plain, _ = _expected(shards)
+    dataset = pair_dataset(
+        shards, image_size=SIZE, batch_size=5, training=True, jitter=False, flip=False
+    )
+    sketches, _, _ = _collect(dataset)
+    order = [next(i for i, p in enumerate(plain) if np.array_equal(s, p)) for s in sketches]
+    assert sorted(order) == list(range(N_PAIRS)) and order != list(range(N_PAIRS))
+
+
+def test_same_seed_same_batches_and_each_epoch_differs(shards):
+    def first_batch(dataset):
+        return [t.numpy() for t in next(iter(dataset))]
+
+    a = pair_dataset(shards, image_size=SIZE, batch_size=4, training=True, seed=11)
+    b = pair_dataset(shards, image_size=SIZE, batch_size=4, training=True, seed=11)
+    other = pair_dataset(shards, image_size=SIZE, batch_size=4, training=True, seed=12)
+    first_a, first_b = first_batch(a), first_batch(b)
+    assert all(np.array_equal(x, y) for x, y in zip(first_a, first_b, strict=True))
+    assert not np.array_equal(first_a[0], first_batch(other)[0])
+    assert not np.array_equal(first_a[0], first_batch(a)[0])  # a's second epoch
+
+
+def test_shard_order_is_shuffled_per_epoch(shards):
+    dataset = pair_dataset(
+        shards,
+        image_size=SIZE,
+        batch_size=N_PAIRS,
+        training=True,
+        jitter=False,
+        flip=False,
+        shuffle_buffer=1,  # no mixing: the label sequence shows the shard order
+        with_labels=True,
+    )
+    orders = set()
+    for _ in range(6):
+        labels = next(iter(dataset))[1].numpy().tolist()
+        runs = [label for i, label in enumerate(labels) if i == 0 or labels[i - 1] != label]
+        assert sorted(runs) == [0, 1, 2]  # one shard at a time
+        orders.add(tuple(runs))
+    assert len(orders) > 1
+
+
+def test_labels_mode(shards):
+    dataset = pair_dataset(shards, image_size=SIZE, batch_size=6, training=False, with_labels=True)
+    assert dataset.element_spec[1] == tf.TensorSpec((None,), tf.int32)
+    sketches, labels, sizes = _collect(dataset)
+    assert sizes == [6, 6, 4] and labels.dtype == np.int32
+    assert labels.tolist() == [0] * 5 + [1] * 7 + [2] * 4
+    assert np.array_equal(sketches, _expected(shards)[0])
+    augmented = pair_dataset(shards, image_size=SIZE, batch_size=6, training=True, with_labels=True)
+    _, shuffled_labels, _ = _collect(augmented)
+    assert sorted(shuffled_labels.tolist()) == labels.tolist()
+
+
+def test_count_pairs_and_steps(shards, monkeypatch):
+    monkeypatch.setattr(np, "load", _fail)  # counting must not load arrays
+    assert count_pairs(shards) == N_PAIRS
+    assert count_pairs(shards[:1]) == SHARD_SIZES[0]
+    assert training_steps_per_epoch(N_PAIRS, 5) == 4
+    assert training_steps_per_epoch(N_PAIRS, 5, drop_remainder=True) == 3
+    with pytest.raises(ValueError, match="no shards"):
+        pair_dataset([], image_size=SIZE, batch_size=2, training=False)
+
+
+def _fail(*args, **kwargs):
+    raise AssertionError("np.load was called")
+
+
+def test_shards_are_read_one_at_a_time(shards, monkeypatch):
+    real_load = np.load
+    opened: list[str] = []
+    alive_at_open: list[int] = []
+    loaded_arrays: list[weakref.ref] = []
+
+    class SpyNpz:
+        def __init__(self, npz):
+            self.npz = npz
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.npz.close()
+
+        def __getitem__(self, key):
+            array = self.npz[key]
+            loaded_arrays.append(weakref.ref(array))
+            return array
+
+    def spy_load(path, *args, **kwargs):
+        gc.collect()
+        alive_at_open.append(sum(ref() is not None for ref in loaded_arrays))
+        opened.append(Path(path).name)
+        return SpyNpz(real_load(path, *args, **kwargs))
+
+    monkeypatch.setattr(np, "load", spy_load)
+    dataset = pair_dataset(shards, image_size=SIZE, batch_size=2, training=False)
+    assert opened == []  # building the dataset reads no images
+    for _ in range(2):
+        for _batch in dataset:
+            pass
+    assert opened == [p.name for p in shards] * 2
+    assert alive_at_open == [0] * 6  # the previous shard's arrays were freed before the next
+    assert len(loaded_arrays) == 12  # sketches and photos only
+
+
+def test_model_fit_iterates_the_dataset_every_epoch(shards):
+    inputs = keras.Input((SIZE, SIZE, 3))
+    model = keras.Model(
+        inputs, keras.layers.Conv2D(3, 3, padding="same", activation="tanh")(inputs)
+    )
+    model.compile(optimizer="adam", loss="mae")
+    train = pair_dataset(shards, image_size=SIZE, batch_size=4, training=True)
+    validation = pair_dataset(shards, image_size=SIZE, batch_size=4, training=False)
+    history = model.fit(train, validation_data=validation, epochs=3, shuffle=False, verbose=0)
+    assert len(history.history["loss"]) == len(history.history["val_loss"]) == 3
+    assert all(np.isfinite(history.history["loss"]))

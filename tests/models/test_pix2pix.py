@@ -1,0 +1,298 @@
+"""pix2pix: architecture, losses, fit() with validation, inference mode, BackupAndRestore."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from sketch_to_photo.models import (
+    PerceptualLoss,
+    Pix2Pix,
+    VggWeights,
+    build_discriminator,
+    build_generator,
+    build_vgg16_features,
+)
+
+# Keras' weight saving under NumPy 2 (not this code).
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+
+SIZE = 32
+WIDTH = 8
+TF_TUTORIAL_GENERATOR_PARAMS = 54_425_859
+TF_TUTORIAL_DISCRIMINATOR_PARAMS = 2_770_433
+
+
+def circle_pairs(n: int, size: int = SIZE, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Sketches (a circle's outline on white) and photos (the disk filled with a colour)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    sketches = np.ones((n, size, size, 3), "float32")
+    photos = np.ones((n, size, size, 3), "float32")
+    for i in range(n):
+        cy, cx = rng.uniform(0.35 * size, 0.65 * size, 2)
+        radius = rng.uniform(0.15 * size, 0.3 * size)
+        distance = np.hypot(yy - cy, xx - cx)
+        sketches[i][np.abs(distance - radius) < 1.0] = -1.0
+        photos[i][distance < radius] = rng.uniform(-1.0, 0.5, 3)
+    return sketches, photos
+
+
+def make_model(
+    perceptual: PerceptualLoss | None = None,
+    perceptual_weight: float = 0.0,
+    seed: int = 0,
+    run_eagerly: bool = False,
+) -> Pix2Pix:
+    keras.utils.set_random_seed(seed)
+    model = Pix2Pix(build_generator(SIZE, WIDTH), build_discriminator(SIZE, WIDTH), perceptual)
+    # A higher rate than pix2pix's 2e-4 so that a few steps show progress.
+    model.compile(
+        g_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
+        d_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
+        perceptual_weight=perceptual_weight,
+        run_eagerly=run_eagerly,  # no tracing: faster for a handful of steps
+    )
+    return model
+
+
+def dataset(sketches: np.ndarray, photos: np.ndarray, batch_size: int) -> tf.data.Dataset:
+    return tf.data.Dataset.from_tensor_slices((sketches, photos)).batch(batch_size)
+
+
+@pytest.fixture(scope="module")
+def trained() -> tuple[Pix2Pix, dict[str, list[float]], np.ndarray, np.ndarray]:
+    """Four pairs overfit for 30 steps (3 epochs of 10), validated on the same pairs."""
+    sketches, photos = circle_pairs(4)
+    model = make_model()
+    data = dataset(sketches, photos, 4)
+    history = model.fit(
+        data.repeat(), steps_per_epoch=10, epochs=3, validation_data=data, verbose=0
+    )
+    return model, history.history, sketches, photos
+
+
+@pytest.fixture(scope="module")
+def full_size() -> tuple[keras.Model, keras.Model]:
+    """The paper's models, 256 px and 64 base filters (built, never run)."""
+    return build_generator(256, 64), build_discriminator(256, 64)
+
+
+@pytest.fixture(scope="module")
+def perceptual() -> PerceptualLoss:
+    features = build_vgg16_features(
+        VggWeights(None, "random", "test"), ("block1_conv2", "block2_conv2"), SIZE
+    )
+    return PerceptualLoss(features)
+
+
+@pytest.mark.parametrize("size", [32, 64, 128])
+def test_generator_maps_images_to_images(size: int) -> None:
+    generator = build_generator(size, 4)
+    sketches, _ = circle_pairs(2, size)
+    photos = generator(sketches, training=False)
+    assert photos.shape == (2, size, size, 3)
+    assert photos.dtype == tf.float32
+    assert np.all(np.abs(photos.numpy()) <= 1.0)
+
+
+@pytest.mark.parametrize(("size", "patches"), [(32, 2), (64, 6), (128, 14)])
+def test_discriminator_gives_one_logit_per_patch(size: int, patches: int) -> None:
+    discriminator = build_discriminator(size, 4)
+    sketches, photos = circle_pairs(2, size)
+    logits = discriminator([sketches, photos], training=False)
+    assert logits.shape == (2, patches, patches, 1)
+    assert logits.dtype == tf.float32
+
+
+def test_parameter_counts_match_the_tensorflow_tutorial_at_256(full_size) -> None:
+    generator, discriminator = full_size
+    assert generator.output_shape == (None, 256, 256, 3)
+    assert discriminator.output_shape == (None, 30, 30, 1)
+    assert math.isclose(generator.count_params(), TF_TUTORIAL_GENERATOR_PARAMS, rel_tol=0.01)
+    assert math.isclose(
+        discriminator.count_params(), TF_TUTORIAL_DISCRIMINATOR_PARAMS, rel_tol=0.01
+    )
+
+
+def test_generator_filters_double_up_to_the_cap(full_size) -> None:
+    def encoder_filters(model: keras.Model) -> list[int]:
+        return [
+            layer.filters
+            for layer in model.layers
+            if layer.name.startswith("down") and layer.name.endswith("_conv")
+        ]
+
+    assert encoder_filters(full_size[0]) == [64, 128, 256, 512, 512, 512, 512, 512]
+    # max_filters is relative to 64 base filters: 512 * 8 // 64 = 64.
+    assert encoder_filters(build_generator(32, 8)) == [8, 16, 32, 64, 64]
+
+
+def test_dropout_only_in_the_first_three_decoder_blocks() -> None:
+    generator = build_generator(64, 4)
+    dropouts = [layer.name for layer in generator.layers if isinstance(layer, keras.layers.Dropout)]
+    assert dropouts == ["up1_dropout", "up2_dropout", "up3_dropout"]
+    assert not any(
+        isinstance(layer, keras.layers.Dropout)
+        for layer in build_generator(64, 4, dropout=0).layers
+    )
+
+
+def test_instance_normalization_uses_one_group_per_channel() -> None:
+    generator = build_generator(SIZE, 4, normalization="instance")
+    discriminator = build_discriminator(SIZE, 4, normalization="instance")
+    for model in (generator, discriminator):
+        norms = [
+            layer for layer in model.layers if isinstance(layer, keras.layers.GroupNormalization)
+        ]
+        assert norms
+        assert all(layer.groups == layer.input.shape[-1] for layer in norms)
+        assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)
+    sketches, photos = circle_pairs(1)
+    assert np.isfinite(generator(sketches).numpy()).all()
+    assert np.isfinite(discriminator([sketches, photos]).numpy()).all()
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"image_size": 48}, {"image_size": 16}, {"normalization": "layer"}]
+)
+def test_generator_rejects_bad_arguments(kwargs: dict) -> None:
+    with pytest.raises(ValueError):
+        build_generator(**{"base_filters": 4, **kwargs})
+
+
+def test_discriminator_rejects_bad_arguments() -> None:
+    with pytest.raises(ValueError):
+        build_discriminator(SIZE, 4, normalization="spectral")
+    with pytest.raises(ValueError):
+        build_discriminator(16, 4)
+
+
+def test_outputs_stay_float32_under_mixed_precision() -> None:
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        generator = build_generator(SIZE, 4)
+        discriminator = build_discriminator(SIZE, 4)
+        sketches, photos = circle_pairs(1)
+        assert generator(sketches).dtype == tf.float32
+        assert discriminator([sketches, photos]).dtype == tf.float32
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def test_a_few_steps_reduce_l1_and_losses_stay_finite(trained) -> None:
+    _, history, _, _ = trained
+    assert set(history) == {
+        "g_loss",
+        "g_gan",
+        "g_l1",
+        "g_perceptual",
+        "d_loss",
+        "val_l1",
+        "val_perceptual",
+    }
+    assert all(np.isfinite(value) for values in history.values() for value in values)
+    assert history["g_l1"][-1] < 0.6 * history["g_l1"][0]
+    assert history["val_l1"][-1] < 0.6 * history["val_l1"][0]
+    # No perceptual loss configured: the term is reported as 0 in training and evaluation.
+    assert history["g_perceptual"] == [0.0, 0.0, 0.0]
+    assert history["val_perceptual"] == [0.0, 0.0, 0.0]
+
+
+def test_generator_in_inference_mode_after_training(trained) -> None:
+    model, _, sketches, photos = trained
+    generated = model.generator(sketches, training=False).numpy()
+    assert np.isfinite(generated).all()
+    assert generated.min() >= -1.0 and generated.max() <= 1.0
+    assert generated.std() > 0.05
+    # Moving statistics and no dropout: deterministic, and it has learnt something.
+    np.testing.assert_array_equal(generated, model.predict(sketches, verbose=0))
+    assert np.abs(generated - photos).mean() < 0.5
+
+
+def test_perceptual_term_only_when_configured(perceptual: PerceptualLoss) -> None:
+    sketches, photos = circle_pairs(2)
+    batch = (tf.constant(sketches), tf.constant(photos))
+
+    unweighted = make_model(perceptual, perceptual_weight=0.0)
+    logs = {name: float(value) for name, value in unweighted.train_step(batch).items()}
+    assert logs["g_perceptual"] == 0.0
+    assert logs["g_loss"] == pytest.approx(logs["g_gan"] + 100.0 * logs["g_l1"], rel=1e-5)
+    assert float(unweighted.test_step(batch)["perceptual"]) > 0.0  # still evaluated
+
+    weighted = make_model(perceptual, perceptual_weight=0.5, run_eagerly=True)
+    history = weighted.fit(
+        dataset(sketches, photos, 2).repeat(),
+        steps_per_epoch=2,
+        epochs=1,
+        validation_data=dataset(sketches, photos, 2),
+        verbose=0,
+    ).history
+    logs = {name: values[0] for name, values in history.items()}
+    assert logs["g_perceptual"] > 0.0
+    assert logs["val_perceptual"] > 0.0
+    expected = logs["g_gan"] + 100.0 * logs["g_l1"] + 0.5 * logs["g_perceptual"]
+    assert logs["g_loss"] == pytest.approx(expected, rel=1e-4)
+
+
+class InterruptAt(keras.callbacks.Callback):
+    def __init__(self, epoch: int) -> None:
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if epoch == self.epoch:
+            raise RuntimeError("simulated interruption")
+
+
+class EpochRecorder(keras.callbacks.Callback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.epochs: list[int] = []
+        self.weights_at_begin: list[np.ndarray] = []
+        self.g_iterations_at_begin = -1
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if not self.epochs:
+            self.weights_at_begin = self.model.generator.get_weights()
+            self.weights_at_begin += self.model.discriminator.get_weights()
+            self.g_iterations_at_begin = int(self.model.g_optimizer.iterations.numpy())
+        self.epochs.append(epoch)
+
+
+def test_backup_and_restore_resumes_an_interrupted_fit(tmp_path: Path) -> None:
+    sketches, photos = circle_pairs(4)
+    data = dataset(sketches, photos, 2)  # two steps per epoch
+    backup_dir = tmp_path / "backup"
+
+    interrupted = make_model(seed=1, run_eagerly=True)
+    with pytest.raises(RuntimeError, match="simulated interruption"):
+        interrupted.fit(
+            data,
+            epochs=2,
+            verbose=0,
+            callbacks=[keras.callbacks.BackupAndRestore(str(backup_dir)), InterruptAt(1)],
+        )
+    assert (backup_dir / "latest.weights.h5").is_file()
+    after_epoch_0 = interrupted.generator.get_weights() + interrupted.discriminator.get_weights()
+
+    resumed = make_model(seed=2, run_eagerly=True)  # fresh weights and optimizers
+    recorder = EpochRecorder()
+    resumed.fit(
+        data,
+        epochs=2,
+        verbose=0,
+        callbacks=[keras.callbacks.BackupAndRestore(str(backup_dir)), recorder],
+    )
+    assert recorder.epochs == [1]
+    assert recorder.g_iterations_at_begin == 2
+    assert len(recorder.weights_at_begin) == len(after_epoch_0)
+    for restored, saved in zip(recorder.weights_at_begin, after_epoch_0, strict=True):
+        np.testing.assert_array_equal(restored, saved)
+    assert not backup_dir.exists()  # a completed fit deletes its backup

@@ -1,0 +1,130 @@
+"""The whole default pipeline at tiny settings, through KedroSession, into a temporary
+SQLite MLflow store; and a real `kedro run` killed during training, then resumed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pytest
+from mlflow import MlflowClient
+
+from sketch_to_photo.inference import generate_photo, preprocess_sketch
+from tests.conftest import SMALL_RUN, run
+
+TINY = {
+    **SMALL_RUN,
+    "training": {
+        "image_size": 32, "base_filters": 4, "epochs": 2, "batch_size": 8, "sample_grid_every": 1, "checkpoint_every": 1,
+        "perceptual": {"weight": 1.0, "vgg_weights": "none", "layers": ["block1_conv2", "block2_conv2"]},
+    },
+    "sketch_classifier": {"image_size": 32, "epochs": 1, "vgg_weights": "none", "batch_size": 8},
+    "evaluation": {"fid_weights": "none", "batch_size": 16},
+}  # fmt: skip
+
+
+def _client(project: Path) -> MlflowClient:
+    uri = f"sqlite:///{project.resolve() / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return MlflowClient(uri, uri)
+
+
+def test_default_run_trains_evaluates_and_registers_loadable_models(project):
+    run(project, None, TINY)
+    client = _client(project)
+    experiment = client.get_experiment_by_name("sketch_to_photo")
+    (run_info,) = client.search_runs([experiment.experiment_id])
+    assert run_info.data.params["training.image_size"] == "32"
+    assert run_info.data.tags["vgg_weights"] == "random"
+    history = client.get_metric_history(run_info.info.run_id, "g_loss")
+    assert [m.step for m in history] == [0, 1]
+    assert {
+        "val_l1",
+        "d_loss",
+        "test_l1",
+        "test_ssim",
+        "baseline_mean_photo_l1",
+        "classifier_test_accuracy",
+    } <= set(run_info.data.metrics)
+    artifacts = {a.path for a in client.list_artifacts(run_info.info.run_id)}
+    assert {"result_grid.png", "evaluation_metrics.json", "samples"} <= artifacts
+    samples = {a.path for a in client.list_artifacts(run_info.info.run_id, "samples")}
+    assert samples == {"samples/grid_epoch_0001.png", "samples/grid_epoch_0002.png"}
+
+    report = json.loads((project / "data" / "08_reporting" / "evaluation_metrics.json").read_text())
+    assert set(report["overall"]) == {"model", "untrained", "mean_photo"}
+    assert report["fid"] is None and "disabled" in report["fid_skipped"]
+    assert report["test_pairs"] == sum(v["pairs"] for v in report["per_category"].values()) > 0
+    registration = json.loads(
+        (project / "data" / "06_models" / "generator_registration.json").read_text()
+    )
+    assert registration["promoted"] and registration["version"] == 1
+
+    generator = mlflow.keras.load_model("models:/sketch_to_photo@champion")
+    sketch_file = next(
+        (project / "data" / "01_raw" / "synthetic_sketchy" / "256x256" / "sketch").rglob("*.png")
+    )
+    photo = generate_photo(generator, sketch_file)
+    assert photo.shape == (32, 32, 3) and photo.dtype == np.uint8
+    classifier = mlflow.keras.load_model("models:/sketch_category@champion")
+    probabilities = classifier.predict(preprocess_sketch(sketch_file, 32)[None], verbose=0)
+    assert probabilities.shape == (1, 4) and probabilities.sum() == pytest.approx(1.0, abs=1e-4)
+    assert client.get_model_version_by_alias("sketch_category", "champion").version is not None
+
+
+def _kedro(project: Path, params: dict[str, Any], log: Path) -> subprocess.Popen:
+    flat = ",".join(f"{key}={value}" for key, value in params.items())
+    env = {**os.environ, "DO_NOT_TRACK": "1", "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "kedro", "run", "--pipelines", "training", f"--params={flat}"],
+        cwd=project, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def _epochs_done(metadata: Path) -> int:
+    """Completed epochs in Keras' backup (-1 while absent or being written)."""
+    try:
+        return int(json.loads(metadata.read_text())["epoch"])
+    except (OSError, ValueError, KeyError):
+        return -1
+
+
+def test_killed_training_resumes_from_its_last_epoch(project):
+    run(project, ["data_acquisition", "data_processing"], SMALL_RUN)
+    params = {
+        "training.image_size": 32, "training.base_filters": 4, "training.batch_size": 8, "training.epochs": 40,
+        "training.perceptual.weight": 0, "training.sample_grid_every": 100, "training.checkpoint_every": 0,
+    }  # fmt: skip
+    metadata = project / "data" / "06_models" / "training_backup" / "training_metadata.json"
+    process = _kedro(project, params, project / "first.log")
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and process.poll() is None:
+        if _epochs_done(metadata) >= 2:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, (
+        "training ended before it could be killed:\n" + (project / "first.log").read_text()[-3000:]
+    )
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    killed_after = _epochs_done(metadata)
+    if killed_after < 0:  # killed while Keras rewrote it: the previous copy is what resumes
+        killed_after = _epochs_done(metadata.with_name(metadata.name + ".bkp"))
+    assert 2 <= killed_after < 40
+
+    second = _kedro(project, params, project / "second.log")
+    assert second.wait(timeout=400) == 0, (project / "second.log").read_text()[-3000:]
+    summary = json.loads((project / "data" / "06_models" / "training_history.json").read_text())
+    assert summary["resumed_from_epoch"] == killed_after
+    assert len(summary["history"]["g_loss"]) == 40 - summary["resumed_from_epoch"]
+    assert "Resuming training from epoch" in (project / "second.log").read_text()
+    assert not metadata.parent.exists()  # backup removed once training completed
