@@ -42,7 +42,9 @@ def main() -> None:
     )
     catalog = load_catalog(PROJECT_PATH)
     if not catalog.exists("pairs_manifest"):
-        st.info("No training pairs yet. Run `kedro run` in the project folder, then reload this page.")
+        st.info(
+            "No training pairs yet. Run `kedro run` in the project folder, then reload this page."
+        )
         return
     manifest = catalog.load("pairs_manifest")
     totals = manifest["totals"]

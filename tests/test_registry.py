@@ -20,7 +20,11 @@ def tracking(tmp_path_factory):
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     # Artifacts default to ./mlruns of the working directory: keep them in the temporary folder.
-    mlflow.set_experiment(experiment_id=mlflow.create_experiment("registry", artifact_location=(folder / "artifacts").as_uri()))
+    mlflow.set_experiment(
+        experiment_id=mlflow.create_experiment(
+            "registry", artifact_location=(folder / "artifacts").as_uri()
+        )
+    )
     yield MlflowClient(uri, uri)
     while mlflow.active_run():
         mlflow.end_run()
