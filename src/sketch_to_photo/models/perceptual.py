@@ -53,7 +53,7 @@ class VggWeights:
     note: str
 
 
-def _keras_cache_path(filename: str = VGG_NOTOP_FILE, cache_subdir: str = "models") -> Path:
+def keras_cache_path(filename: str = VGG_NOTOP_FILE, cache_subdir: str = "models") -> Path:
     """Where ``keras.utils.get_file`` keeps ``filename``, with ``KERAS_HOME`` read now.
 
     Keras reads ``KERAS_HOME`` once at import; reading it here lets a caller (or a test) change
@@ -70,7 +70,7 @@ def _keras_cache_path(filename: str = VGG_NOTOP_FILE, cache_subdir: str = "model
     return Path(home) / cache_subdir / filename
 
 
-def _check_reachable(url: str, timeout: float) -> None:
+def check_reachable(url: str, timeout: float) -> None:
     """Raise OSError unless a TCP connection to ``url``'s host opens within ``timeout``.
 
     ``urlretrieve`` has no timeout and ``getaddrinfo`` none at all, so offline a download can
@@ -117,14 +117,14 @@ def _unavailable_message(reason: str, cache_path: Path) -> str:
 
 
 def _imagenet_weights() -> VggWeights:
-    cache_path = _keras_cache_path()
+    cache_path = keras_cache_path()
     if cache_path.is_file():
         note = f"ImageNet weights from the Keras cache {cache_path}"
         if cache_path.stat().st_size != VGG_NOTOP_BYTES:
             note += f" (size differs from the official {VGG_NOTOP_BYTES:,} bytes)"
         return VggWeights(str(cache_path), "imagenet", note)
     try:
-        _check_reachable(VGG_NOTOP_URL, CONNECT_TIMEOUT_S)
+        check_reachable(VGG_NOTOP_URL, CONNECT_TIMEOUT_S)
         downloaded = keras.utils.get_file(
             VGG_NOTOP_FILE,
             VGG_NOTOP_URL,

@@ -9,9 +9,7 @@ with the reason.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import socket
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -30,6 +28,7 @@ from sketch_to_photo.models import (
 )
 from sketch_to_photo.models.callbacks import render_grid
 from sketch_to_photo.models.data import pair_dataset
+from sketch_to_photo.models.perceptual import CONNECT_TIMEOUT_S, check_reachable, keras_cache_path
 from sketch_to_photo.pairs import shard_paths, split_and_category
 from sketch_to_photo.registry import log_and_register, promote_if_better
 
@@ -39,7 +38,7 @@ REGISTERED_GENERATOR = "sketch_to_photo"
 METRICS = ("l1", "ssim", "psnr", "perceptual")
 LOWER_IS_BETTER = {"l1": True, "ssim": False, "psnr": False, "perceptual": True}
 INCEPTION_NOTOP_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
-INCEPTION_HOST = ("storage.googleapis.com", 443)
+INCEPTION_NOTOP_URL = f"https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/{INCEPTION_NOTOP_FILE}"
 
 
 def _mean_training_photo(train_files: list[Path], size: int) -> np.ndarray:
@@ -59,20 +58,18 @@ def _inception_features_model(option: str) -> tuple[keras.Model | None, str]:
             return None, f"InceptionV3 weights file {option} not found"
         weights = option
     else:
-        cached = (
-            Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
-            / "models"
-            / INCEPTION_NOTOP_FILE
-        )
+        cached = keras_cache_path(INCEPTION_NOTOP_FILE)
         if not cached.is_file():
             try:
-                socket.create_connection(INCEPTION_HOST, timeout=3).close()
+                check_reachable(INCEPTION_NOTOP_URL, CONNECT_TIMEOUT_S)
             except OSError as error:
                 return None, (
                     f"InceptionV3 ImageNet weights are not cached at {cached} and cannot be downloaded "
                     f"({error.__class__.__name__}: {error}); place the file there to compute FID"
                 )
-        weights = "imagenet"
+        else:
+            option = str(cached)
+        weights = option if option != "auto" else "imagenet"
     model = keras.applications.InceptionV3(
         include_top=False, weights=weights, pooling="avg", input_shape=(299, 299, 3)
     )
