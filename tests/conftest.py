@@ -49,6 +49,7 @@ def sketchy_sample() -> Path:
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
+DATA_PIPELINES = ["data_acquisition", "data_processing"]
 SMALL_RUN = {
     "acquisition": {
         "synthetic": {"photos_per_category": 4, "sketches_per_photo": [3, 4], "image_size": 128}

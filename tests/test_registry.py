@@ -16,7 +16,7 @@ def tracking(tmp_path_factory):
     """One store for the module: creating an MLflow SQLite store takes seconds."""
     folder = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
-    previous = mlflow.get_tracking_uri()
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     # Artifacts default to ./mlruns of the working directory: keep them in the temporary folder.
@@ -28,7 +28,8 @@ def tracking(tmp_path_factory):
     yield MlflowClient(uri, uri)
     while mlflow.active_run():
         mlflow.end_run()
-    mlflow.set_tracking_uri(previous)
+    mlflow.set_tracking_uri(previous[0])
+    mlflow.set_registry_uri(previous[1])
 
 
 def _tiny_model() -> keras.Model:

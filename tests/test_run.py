@@ -19,7 +19,7 @@ import pytest
 from sketch_to_photo.datasets import LazyNpz
 from sketch_to_photo.sketchy import layout
 from sketch_to_photo.sketchy.download import DownloadError
-from tests.conftest import SMALL_RUN, run
+from tests.conftest import DATA_PIPELINES, SMALL_RUN, run
 
 CATEGORIES = list(layout.DEFAULT_CATEGORIES)
 
@@ -40,8 +40,8 @@ def _raw_record(project: Path) -> dict[str, Any]:
     return json.loads((project / "data" / "01_raw" / "sketchy_raw.json").read_text())
 
 
-def test_default_run_on_synthetic_data_writes_shards_manifest_and_grid(project):
-    run(project, None, SMALL_RUN)
+def test_data_pipelines_on_synthetic_data_write_shards_manifest_and_grid(project):
+    run(project, DATA_PIPELINES, SMALL_RUN)
     manifest = _manifest(project)
     shards = _load_shards(project)
     assert shards and manifest["source"] == "synthetic"
@@ -164,7 +164,7 @@ def test_real_sample_through_the_download_path(project, sample_archives, server)
     assert (raw / "archives" / "rendered_256x256.7z.part").is_file()
     assert not (raw / "sketchy").exists()
     # Running again resumes from the partial file and completes.
-    run(project, ["data_acquisition", "data_processing"], params)
+    run(project, DATA_PIPELINES, params)
     assert any(r and r.startswith("bytes=") for r in server.ranges())
     assert (raw / "archives" / "rendered_256x256.7z").read_bytes() == sample_archives[
         "rendered_256x256.7z"
@@ -210,7 +210,7 @@ def test_local_source_without_path_is_explained(project):
 
 
 def test_shard_arrays_are_the_documented_dtypes(project):
-    run(project, None, SMALL_RUN)
+    run(project, DATA_PIPELINES, SMALL_RUN)
     shard = next(iter(_load_shards(project).values()))
     n = len(shard["sketch_ids"])
     expected = {

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import PROJECT_ROOT, SMALL_RUN, run
+from tests.conftest import DATA_PIPELINES, PROJECT_ROOT, SMALL_RUN, run
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def test_without_data_the_page_says_what_to_run(app_project):
 
 
 def test_with_data_the_page_shows_counts_and_the_grid(app_project):
-    run(app_project, None, SMALL_RUN)
+    run(app_project, DATA_PIPELINES, SMALL_RUN)
     app = AppTest.from_file(str(app_project / "streamlit_app.py"), default_timeout=60).run()
     assert not app.exception
     metrics = {metric.label: metric.value for metric in app.metric}

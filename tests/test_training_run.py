@@ -18,7 +18,7 @@ import pytest
 from mlflow import MlflowClient
 
 from sketch_to_photo.inference import generate_photo, preprocess_sketch
-from tests.conftest import SMALL_RUN, run
+from tests.conftest import DATA_PIPELINES, SMALL_RUN, run
 
 TINY = {
     **SMALL_RUN,
@@ -99,7 +99,7 @@ def _epochs_done(metadata: Path) -> int:
 
 
 def test_killed_training_resumes_from_its_last_epoch(project):
-    run(project, ["data_acquisition", "data_processing"], SMALL_RUN)
+    run(project, DATA_PIPELINES, SMALL_RUN)
     params = {
         "training.image_size": 32, "training.base_filters": 4, "training.batch_size": 8, "training.epochs": 40,
         "training.perceptual.weight": 0, "training.sample_grid_every": 100, "training.checkpoint_every": 0,
