@@ -375,6 +375,16 @@ def _marker_matches(extract_dir: Path, records: Sequence[dict[str, Any]]) -> dic
     return content if recorded == wanted else None
 
 
+def _skipped(extract_dir: Path, marker: dict[str, Any], start: float) -> dict[str, Any]:
+    """The result of an acquisition that found its verified tree already in place."""
+    return {
+        "root": str(extract_dir),
+        "skipped": True,
+        "archives": marker["archives"],
+        "seconds": time.monotonic() - start,
+    }
+
+
 def _extract_all(archives: Sequence[Path], extract_dir: Path, records: list[dict]) -> int:
     """Extract all ``archives`` into one new tree that replaces ``extract_dir`` only if complete."""
     members = 0
@@ -423,12 +433,7 @@ def acquire_sketchy_archives(
     done = _marker_matches(extract_dir, wanted)
     if done is not None:
         logger.info("%s already holds the extracted archives; skipping download", extract_dir)
-        return {
-            "root": str(extract_dir),
-            "skipped": True,
-            "archives": done["archives"],
-            "seconds": time.monotonic() - start,
-        }
+        return _skipped(extract_dir, done, start)
     paths: list[Path] = []
     records: list[dict] = []
     for spec in archives:
@@ -493,12 +498,7 @@ def extract_local(source: Path, extract_dir: Path) -> dict:
     done = _marker_matches(extract_dir, records)
     if done is not None:
         logger.info("%s already holds the extracted local archives; skipping", extract_dir)
-        return {
-            "root": str(extract_dir),
-            "skipped": True,
-            "archives": done["archives"],
-            "seconds": time.monotonic() - start,
-        }
+        return _skipped(extract_dir, done, start)
     _extract_all(archives, extract_dir, records)
     return {
         "root": str(extract_dir),
