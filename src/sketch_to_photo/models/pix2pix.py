@@ -53,6 +53,24 @@ def _norm(normalization: str, name: str) -> layers.Layer:
     return layers.GroupNormalization(groups=-1, name=name)  # one group per channel: instance norm
 
 
+def _downsample(
+    x: keras.KerasTensor, filters: int, normalization: str | None, name: str
+) -> keras.KerasTensor:
+    """pix2pix's encoder block: Conv 4x4 stride 2, optional norm (then no bias), LeakyReLU 0.2."""
+    x = layers.Conv2D(
+        filters,
+        4,
+        strides=2,
+        padding="same",
+        use_bias=normalization is None,
+        kernel_initializer=_initializer(),
+        name=f"{name}_conv",
+    )(x)
+    if normalization is not None:
+        x = _norm(normalization, f"{name}_norm")(x)
+    return layers.LeakyReLU(0.2, name=f"{name}_lrelu")(x)
+
+
 def build_generator(
     image_size: int = 256,
     base_filters: int = 64,
@@ -80,19 +98,7 @@ def build_generator(
     x = inputs
     skips = []
     for i, n_filters in enumerate(filters, start=1):
-        normalized = 1 < i < n_blocks
-        x = layers.Conv2D(
-            n_filters,
-            4,
-            strides=2,
-            padding="same",
-            use_bias=not normalized,
-            kernel_initializer=_initializer(),
-            name=f"down{i}_conv",
-        )(x)
-        if normalized:
-            x = _norm(normalization, f"down{i}_norm")(x)
-        x = layers.LeakyReLU(0.2, name=f"down{i}_lrelu")(x)
+        x = _downsample(x, n_filters, normalization if 1 < i < n_blocks else None, f"down{i}")
         skips.append(x)
 
     # Up from the bottleneck, concatenating the encoder output of the same size.
@@ -137,19 +143,7 @@ def build_discriminator(
     photo = keras.Input((image_size, image_size, 3), name="photo")
     x = layers.Concatenate(name="pair")([sketch, photo])
     for i, multiple in enumerate((1, 2, 4), start=1):
-        normalized = i > 1
-        x = layers.Conv2D(
-            base_filters * multiple,
-            4,
-            strides=2,
-            padding="same",
-            use_bias=not normalized,
-            kernel_initializer=_initializer(),
-            name=f"down{i}_conv",
-        )(x)
-        if normalized:
-            x = _norm(normalization, f"down{i}_norm")(x)
-        x = layers.LeakyReLU(0.2, name=f"down{i}_lrelu")(x)
+        x = _downsample(x, base_filters * multiple, normalization if i > 1 else None, f"down{i}")
     x = layers.ZeroPadding2D(name="pad1")(x)
     x = layers.Conv2D(
         base_filters * 8,

@@ -375,12 +375,14 @@ def _marker_matches(extract_dir: Path, records: Sequence[dict[str, Any]]) -> dic
     return content if recorded == wanted else None
 
 
-def _skipped(extract_dir: Path, marker: dict[str, Any], start: float) -> dict[str, Any]:
-    """The result of an acquisition that found its verified tree already in place."""
+def _acquired(
+    extract_dir: Path, archives: list[dict[str, Any]], start: float, *, skipped: bool
+) -> dict[str, Any]:
+    """What an acquisition returns, whether it extracted or found its verified tree in place."""
     return {
         "root": str(extract_dir),
-        "skipped": True,
-        "archives": marker["archives"],
+        "skipped": skipped,
+        "archives": archives,
         "seconds": time.monotonic() - start,
     }
 
@@ -433,7 +435,7 @@ def acquire_sketchy_archives(
     done = _marker_matches(extract_dir, wanted)
     if done is not None:
         logger.info("%s already holds the extracted archives; skipping download", extract_dir)
-        return _skipped(extract_dir, done, start)
+        return _acquired(extract_dir, done["archives"], start, skipped=True)
     paths: list[Path] = []
     records: list[dict] = []
     for spec in archives:
@@ -447,12 +449,7 @@ def acquire_sketchy_archives(
         paths.append(path)
         records.append({"name": spec.name, "md5": spec.md5.lower(), "bytes": path.stat().st_size})
     _extract_all(paths, extract_dir, records)
-    return {
-        "root": str(extract_dir),
-        "skipped": False,
-        "archives": records,
-        "seconds": time.monotonic() - start,
-    }
+    return _acquired(extract_dir, records, start, skipped=False)
 
 
 def extract_local(source: Path, extract_dir: Path) -> dict:
@@ -498,11 +495,6 @@ def extract_local(source: Path, extract_dir: Path) -> dict:
     done = _marker_matches(extract_dir, records)
     if done is not None:
         logger.info("%s already holds the extracted local archives; skipping", extract_dir)
-        return _skipped(extract_dir, done, start)
+        return _acquired(extract_dir, done["archives"], start, skipped=True)
     _extract_all(archives, extract_dir, records)
-    return {
-        "root": str(extract_dir),
-        "skipped": False,
-        "archives": records,
-        "seconds": time.monotonic() - start,
-    }
+    return _acquired(extract_dir, records, start, skipped=False)
