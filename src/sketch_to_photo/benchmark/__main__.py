@@ -1,0 +1,59 @@
+"""``python -m sketch_to_photo.benchmark [sections] [--json FILE]``: measure and print one table."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import platform
+import sys
+from datetime import date
+from pathlib import Path
+
+from sketch_to_photo.benchmark.report import Row, table, to_json
+from sketch_to_photo.utils.atomic import atomic_file
+
+SECTIONS = ["ceiling", "training", "inference", "data", "streaming"]
+
+
+def machine_description() -> dict[str, str]:
+    return {
+        "date": date.today().isoformat(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": str(os.cpu_count()),
+        "python": platform.python_version(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m sketch_to_photo.benchmark", description=__doc__
+    )
+    parser.add_argument(
+        "sections", nargs="*", metavar="section",
+        help=f"which to run, any of {', '.join(SECTIONS)} (default: all)",
+    )  # fmt: skip
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    modules = {
+        name: importlib.import_module(f"sketch_to_photo.benchmark.{name}") for name in SECTIONS
+    }
+    for module in modules.values():
+        module.add_arguments(parser)
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.sections) - set(SECTIONS))
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    rows: list[Row] = []
+    for name in args.sections or SECTIONS:
+        rows.extend(modules[name].run(args))
+        print(table(rows), file=sys.stderr, flush=True)  # progress: the table so far
+    print(table(rows))
+    if args.json:
+        with atomic_file(args.json) as tmp:
+            tmp.write_text(to_json(rows, machine_description()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
