@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import platform
 import sys
@@ -26,6 +27,15 @@ def machine_description() -> dict[str, str]:
     }
 
 
+def _show_progress() -> None:
+    """The project's INFO logs (progress) on stderr, so that stdout holds only the table."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    project_logger = logging.getLogger("sketch_to_photo")
+    project_logger.addHandler(handler)
+    project_logger.setLevel(logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m sketch_to_photo.benchmark", description=__doc__
@@ -41,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     for module in modules.values():
         module.add_arguments(parser)
     args = parser.parse_args(argv)
+    _show_progress()
     unknown = sorted(set(args.sections) - set(SECTIONS))
     if unknown:
         parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")

@@ -45,7 +45,7 @@ from sketch_to_photo.benchmark.reference import TutorialPix2Pix
 from sketch_to_photo.benchmark.report import Row
 from sketch_to_photo.models import Pix2Pix, build_discriminator, build_generator
 from sketch_to_photo.models.precision import has_gpu, set_precision_policy, wrap_optimizer
-from sketch_to_photo.sketchy.layout import photo_id_of
+from sketch_to_photo.sketchy.layout import PHOTO_ROOT, SKETCH_ROOT, photo_id_of
 from sketch_to_photo.sketchy.synthetic import SyntheticConfig, generate_synthetic_sketchy
 from sketch_to_photo.utils.atomic import atomic_file
 
@@ -54,10 +54,15 @@ matplotlib.use("Agg")  # files only, never a window
 SECTION = "training"
 CURVE_CHUNK_IMAGES = 32  # the loss curves average the training L1 over this many images
 HELD_OUT_PAIRS = 32
+DEFAULT_BATCHES = "4,8,16"
+
+
+_START = time.perf_counter()
 
 
 def progress(message: str) -> None:
-    print(f"[training] {message}", file=sys.stderr, flush=True)
+    elapsed = time.perf_counter() - _START
+    print(f"[training {elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
@@ -91,8 +96,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--training-batches",
-        default="4,8,16",
-        help="batch sizes tried for the recommended setting (default 4,8,16)",
+        default=DEFAULT_BATCHES,
+        help=f"batch sizes tried for the recommended setting (default {DEFAULT_BATCHES})",
     )
     group.add_argument(
         "--training-precision",
@@ -122,10 +127,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _options(args: argparse.Namespace) -> argparse.Namespace:
     options = argparse.Namespace(**vars(args))
-    if args.training_quick:
+    if args.training_quick:  # small sizes; options given explicitly still apply
         options.training_size, options.training_filters = 32, 8
         options.training_warmup, options.training_steps = 1, 2
-        options.training_batches = "2"
+        if args.training_batches == DEFAULT_BATCHES:
+            options.training_batches = "2"
         options.training_curve_images = min(args.training_curve_images, 16)
     try:
         options.batch_sizes = [int(b) for b in str(options.training_batches).split(",")]
@@ -153,7 +159,7 @@ def synthetic_pairs(count: int, size: int, seed: int = 0) -> tuple[np.ndarray, n
     config = SyntheticConfig(
         photos_per_category=photos_per_category,
         sketches_per_photo=per_photo,
-        image_size=256,  # Sketchy's size; resized to `size` below
+        image_size=max(size, 64),  # drawn at the model size (64 px at least), like Sketchy's 256
         seed=seed,
         invalid_error_per_category=0,
         invalid_ambiguous_per_category=0,
@@ -164,8 +170,8 @@ def synthetic_pairs(count: int, size: int, seed: int = 0) -> tuple[np.ndarray, n
     with tempfile.TemporaryDirectory(prefix="benchmark-pairs-") as tmp:
         root = Path(tmp) / "sketchy"
         generate_synthetic_sketchy(root, config, progress=False)
-        sketch_files = sorted(root.glob("256x256/sketch/*/*/*.png"))
-        photo_files = {p.stem: p for p in root.glob("256x256/photo/*/*/*.jpg")}
+        sketch_files = sorted((root / SKETCH_ROOT).glob("*/*/*.png"))
+        photo_files = {p.stem: p for p in (root / PHOTO_ROOT).glob("*/*/*.jpg")}
         order = np.random.default_rng(seed).permutation(len(sketch_files))[:count]
         if len(order) < count:
             raise RuntimeError(f"the generator drew {len(sketch_files)} sketches, need {count}")

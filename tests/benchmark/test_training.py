@@ -1,0 +1,104 @@
+"""The training section: the reference matches the tutorial; a tiny run gives sane rows."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from sketch_to_photo.benchmark import flops, training
+from sketch_to_photo.benchmark.reference import TutorialPix2Pix
+from sketch_to_photo.models import build_discriminator, build_generator
+
+TF_TUTORIAL_GENERATOR_PARAMS = 54_425_859
+TF_TUTORIAL_DISCRIMINATOR_PARAMS = 2_770_433
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    training.add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_defaults_are_the_documented_measurement() -> None:
+    args = _args()
+    assert (args.training_size, args.training_filters) == (256, 64)
+    assert args.training_batches == "4,8,16"
+    assert args.training_loss_curves is None
+
+
+def test_reference_is_the_tutorials_model_at_256() -> None:
+    reference = TutorialPix2Pix()
+    assert reference.generator.count_params() == TF_TUTORIAL_GENERATOR_PARAMS
+    assert reference.discriminator.count_params() == TF_TUTORIAL_DISCRIMINATOR_PARAMS
+    assert reference.discriminator.output_shape == (None, 30, 30, 1)
+    # Same convolutions as the project's model, so the FLOP formula scores both alike.
+    train_flops = flops.pix2pix_train_flops(reference.generator, reference.discriminator)
+    project = flops.pix2pix_train_flops(build_generator(256, 64), build_discriminator(256, 64))
+    assert train_flops == project
+    assert 75e9 < train_flops < 85e9
+
+
+def test_conv_flops_count_a_known_layer() -> None:
+    inputs = keras.Input((8, 8, 3))
+    conv = keras.layers.Conv2D(5, 3, strides=2, padding="same")(inputs)  # 4x4x5 out
+    up = keras.layers.Conv2DTranspose(2, 4, strides=2, padding="same")(conv)  # from 4x4x5
+    model = keras.Model(inputs, up)
+    assert flops.conv_flops(model) == 2 * 16 * (9 * 3) * 5 + 2 * 16 * (16 * 5) * 2
+
+
+def test_synthetic_pairs_are_real_looking_and_in_range() -> None:
+    sketches, photos = training.synthetic_pairs(6, 32)
+    assert sketches.shape == photos.shape == (6, 32, 32, 3)
+    assert sketches.dtype == np.float32
+    assert sketches.min() >= -1 and sketches.max() <= 1
+    assert np.median(sketches) > 0.9  # mostly white paper
+    assert photos.std() > 0.1  # a photo, not blank
+
+
+def test_quick_run_gives_every_case_with_ratios() -> None:
+    rows = training.run(_args("--training-quick"))
+    cases = [row.case for row in rows]
+    assert cases[:2] == ["reference fp32 b1", "project fp32 b1"]
+    assert cases[2].startswith("project ") and cases[2].endswith(" b2")  # the quick candidate
+    assert cases[3:] == ["recommended"]
+    for row, batch_size in zip(rows, (1, 1, 2, 2), strict=True):
+        assert row.section == "training"
+        for name in ("ms_per_step", "images_per_s", "gflops", "x_reference"):
+            assert math.isfinite(row.values[name]) and row.values[name] > 0, (row.case, name)
+        images_per_s = 1000 * batch_size / row.values["ms_per_step"]
+        assert row.values["images_per_s"] == pytest.approx(images_per_s)
+    assert rows[0].values["x_reference"] == 1.0
+    assert rows[3].values == rows[2].values  # the only candidate is the recommendation
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored
+
+
+def test_loss_curves_cover_the_same_images_for_both(tmp_path: Path) -> None:
+    sketches, photos = training.synthetic_pairs(24, 32)
+    train, held_out = (sketches[:16], photos[:16]), (sketches[16:], photos[16:])
+    chunk = training.curve_chunk(16, 2)
+    assert chunk == 4
+    reference = training.reference_curve(train, held_out, 32, 8, chunk)
+    project = training.project_curve(
+        train, held_out, training.Setting("mixed_bfloat16", 2), 32, 8, chunk
+    )
+    assert reference.images_seen == project.images_seen == [4, 8, 12, 16]
+    for curve in (reference, project):
+        assert len(curve.train_l1) == 4
+        assert all(math.isfinite(v) and 0 < v < 2 for v in [*curve.train_l1, curve.held_out_l1])
+    assert "bf16 b2" in project.label
+    png = tmp_path / "curves.png"
+    training.plot_curves([reference, project], png, "test", chunk)
+    with Image.open(png) as image:
+        assert image.format == "PNG" and image.width > 300
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored
+
+
+def test_bad_batches_are_refused() -> None:
+    with pytest.raises(ValueError, match="comma-separated integers"):
+        training.run(_args("--training-quick", "--training-batches", "4;8"))
