@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from sketch_to_photo.models.precision import has_gpu
 from sketch_to_photo.pipelines.training.nodes import (
     BACKUP_SETTINGS_FILE,
     _prepare_backup,
     _settings_hash,
+    _validation_batching,
+    resolve_jit_compile,
 )
 
 SETTINGS = {"image_size": 32, "base_filters": 4, "epochs": 5}
@@ -64,3 +69,44 @@ def test_settings_hash_ignores_epochs_but_not_the_model(tmp_path):
     assert _settings_hash({**SETTINGS, "epochs": 50}, shards) == base  # more epochs may resume
     assert _settings_hash({**SETTINGS, "base_filters": 8}, shards) != base
     assert _settings_hash(SETTINGS, [*shards, tmp_path / "train" / "cat-00000.npz"]) != base
+
+
+def test_settings_hash_covers_strategy_precision_and_what_auto_became(tmp_path):
+    shards = [tmp_path / "train" / "teapot-00000.npz"]
+    base = _settings_hash({**SETTINGS, "precision": "auto"}, shards, {"precision": "float32"})
+    for key, value in (("strategy", "mirrored"), ("precision", "float32"), ("jit_compile", True)):
+        assert _settings_hash({**SETTINGS, "precision": "auto", key: value}, shards) != base
+    # The same "auto" resolved to another policy on another machine: not resumable.
+    other_machine = _settings_hash(
+        {**SETTINGS, "precision": "auto"}, shards, {"precision": "mixed_bfloat16"}
+    )
+    assert other_machine != base
+
+
+@pytest.mark.parametrize(
+    ("n_pairs", "batch", "replicas", "expected"),
+    [
+        (39, 16, 1, (16, False)),  # one device: as configured, partial last batch allowed
+        (40, 16, 2, (16, False)),  # 16, 16, 8: every replica gets pairs
+        (33, 16, 2, (14, False)),  # 16 would leave 1 pair for 2 replicas; 14 leaves 5
+        (9, 8, 2, (6, False)),  # a first batch of 7 would split 4 + 3
+        (3, 8, 2, (2, True)),  # nothing splits 3 pairs evenly: drop one
+        (5, 8, 4, (4, True)),
+    ],
+)
+def test_validation_batching_splits_evenly_over_replicas(n_pairs, batch, replicas, expected):
+    size, drop = _validation_batching(n_pairs, batch, replicas)
+    assert (size, drop) == expected
+    if replicas > 1:
+        assert size % replicas == 0
+        remainder = 0 if drop else n_pairs % size
+        assert remainder == 0 or remainder >= replicas
+
+
+def test_jit_compile_auto_is_off_without_a_gpu_and_rejects_typos():
+    if has_gpu():
+        pytest.skip("auto turns XLA on with a GPU")
+    assert resolve_jit_compile("auto") is False
+    assert resolve_jit_compile(True) is True
+    with pytest.raises(ValueError, match="auto, true or false"):
+        resolve_jit_compile("yes")

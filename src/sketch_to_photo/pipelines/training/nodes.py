@@ -5,6 +5,12 @@ shards, the configuration and MLflow (kedro-mlflow's run is active inside the no
 A run killed during training resumes from its last completed epoch: Keras'
 ``BackupAndRestore`` keeps a backup in ``training.backup_dir``, tied to the settings that
 made it, and deletes it when training completes.
+
+``training.strategy`` picks the ``tf.distribute`` strategy (:mod:`sketch_to_photo.models.distribute`),
+``training.precision`` the Keras dtype policy and ``training.jit_compile`` XLA; the model and its
+optimizers are built inside the strategy's scope and ``training.batch_size`` is the global batch.
+Under ``multi_worker`` only the chief (worker 0) logs to MLflow and writes samples and
+checkpoints; every worker keeps its own backup (see docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import Any
 import keras
 import mlflow
 import numpy as np
+import tensorflow as tf
 
 from sketch_to_photo.models import (
     PerceptualLoss,
@@ -31,6 +38,8 @@ from sketch_to_photo.models import (
 )
 from sketch_to_photo.models.callbacks import MlflowMetricsLogger, SampleGridLogger
 from sketch_to_photo.models.data import count_pairs, pair_dataset
+from sketch_to_photo.models.distribute import TrainingStrategy, make_strategy
+from sketch_to_photo.models.precision import has_gpu, set_precision_policy, wrap_optimizer
 from sketch_to_photo.pairs import shard_paths
 
 logger = logging.getLogger(__name__)
@@ -38,15 +47,26 @@ logger = logging.getLogger(__name__)
 BACKUP_SETTINGS_FILE = "settings.json"
 
 
-def _settings_hash(training: dict[str, Any], shards: list[Path]) -> str:
-    """What a backup must match to be resumed: model/optimiser settings and the data."""
+JIT_CHOICES = ("auto", True, False)
+
+
+def _settings_hash(
+    training: dict[str, Any], shards: list[Path], resolved: dict[str, Any] | None = None
+) -> str:
+    """What a backup must match to be resumed: model/optimiser settings and the data.
+
+    ``resolved`` holds what ``auto`` settings became on this machine (the precision policy
+    changes the optimizer's variables, so a backup made under another one cannot be loaded).
+    """
     relevant = {
         k: v
         for k, v in training.items()
         if k not in {"epochs", "sample_grid_every", "checkpoint_every"}
     }
     payload = json.dumps(
-        {"training": relevant, "shards": [p.name for p in shards]}, sort_keys=True, default=str
+        {"training": relevant, "shards": [p.name for p in shards], "resolved": resolved or {}},
+        sort_keys=True,
+        default=str,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -116,40 +136,98 @@ class GeneratorCheckpoint(keras.callbacks.Callback):
             self.model.generator.save(path)
 
 
-def build_pix2pix(training: dict[str, Any]) -> tuple[Pix2Pix, str]:
-    """The compiled model from the ``training`` parameters, and where VGG's weights came from."""
+def resolve_jit_compile(option: Any) -> bool:
+    """``training.jit_compile``: ``auto`` is XLA on a GPU and off on a CPU (slower here)."""
+    if option not in JIT_CHOICES:  # YAML gives booleans for true/false
+        raise ValueError(f"training.jit_compile must be auto, true or false, got {option!r}")
+    return has_gpu() if option == "auto" else bool(option)
+
+
+def build_pix2pix(
+    training: dict[str, Any], strategy: tf.distribute.Strategy | None = None
+) -> tuple[Pix2Pix, dict[str, Any]]:
+    """The compiled model from the ``training`` parameters, and how it was set up.
+
+    The second value holds ``vgg_weights`` (where VGG's weights came from), ``precision``
+    (the dtype policy applied) and ``jit_compile``. Everything with variables (both networks,
+    VGG, the optimizers) is created inside ``strategy.scope()``. The global dtype policy is
+    restored afterwards: layers keep the policy they were built with, and later nodes in the
+    same process should not inherit it.
+    """
     size, width = int(training["image_size"]), int(training["base_filters"])
     perceptual_options = training["perceptual"]
-    perceptual = None
-    weights_source = "unused"
-    if float(perceptual_options["weight"]) > 0:
-        weights = resolve_vgg_weights(str(perceptual_options["vgg_weights"]))
-        weights_source = weights.source
-        if mlflow.active_run() is not None:
-            mlflow.set_tags({"vgg_weights": weights.source, "vgg_weights_note": weights.note})
-        features = build_vgg16_features(weights, perceptual_options["layers"], size)
-        perceptual = PerceptualLoss(features)
-    model = Pix2Pix(
-        build_generator(
-            size, width, dropout=float(training["dropout"]), normalization=training["normalization"]
-        ),
-        build_discriminator(size, width, normalization=training["normalization"]),
-        perceptual,
-    )
-    adam = {"learning_rate": float(training["learning_rate"]), "beta_1": float(training["beta_1"])}
-    model.compile(
-        g_optimizer=keras.optimizers.Adam(**adam),
-        d_optimizer=keras.optimizers.Adam(**adam),
-        l1_weight=float(training["l1_weight"]),
-        perceptual_weight=float(perceptual_options["weight"]),
-    )
-    return model, weights_source
+    jit_compile = resolve_jit_compile(training.get("jit_compile", "auto"))
+    previous_policy = keras.mixed_precision.global_policy().name
+    policy = set_precision_policy(str(training.get("precision", "float32")))
+    try:
+        with (strategy or tf.distribute.get_strategy()).scope():
+            perceptual = None
+            weights_source = "unused"
+            if float(perceptual_options["weight"]) > 0:
+                weights = resolve_vgg_weights(str(perceptual_options["vgg_weights"]))
+                weights_source = weights.source
+                if mlflow.active_run() is not None:
+                    mlflow.set_tags(
+                        {"vgg_weights": weights.source, "vgg_weights_note": weights.note}
+                    )
+                features = build_vgg16_features(weights, perceptual_options["layers"], size)
+                perceptual = PerceptualLoss(features)
+            normalization = training["normalization"]
+            model = Pix2Pix(
+                build_generator(
+                    size, width, dropout=float(training["dropout"]), normalization=normalization
+                ),
+                build_discriminator(size, width, normalization=normalization),
+                perceptual,
+            )
+            adam = {
+                "learning_rate": float(training["learning_rate"]),
+                "beta_1": float(training["beta_1"]),
+            }
+            model.compile(
+                g_optimizer=wrap_optimizer(keras.optimizers.Adam(**adam), policy),
+                d_optimizer=wrap_optimizer(keras.optimizers.Adam(**adam), policy),
+                l1_weight=float(training["l1_weight"]),
+                perceptual_weight=float(perceptual_options["weight"]),
+                jit_compile=jit_compile,
+            )
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+    return model, {"vgg_weights": weights_source, "precision": policy, "jit_compile": jit_compile}
+
+
+def _validation_batching(n_pairs: int, batch_size: int, replicas: int) -> tuple[int, bool]:
+    """Batch size and ``drop_remainder`` for validation split evenly over ``replicas``.
+
+    Keras needs the first batch to split into equal parts, and a last batch smaller than the
+    replica count would leave a replica empty (a mean over nothing is NaN). Prefer a multiple of
+    ``replicas`` that keeps every pair; otherwise drop the few left over.
+    """
+    if replicas <= 1:
+        return batch_size, False
+    largest = min(batch_size, n_pairs) // replicas * replicas
+    for candidate in range(largest, 0, -replicas):
+        remainder = n_pairs % candidate
+        if remainder == 0 or remainder >= replicas:
+            return candidate, False
+    return max(largest, replicas), True
+
+
+def _log_setup(setup: dict[str, str]) -> None:
+    if mlflow.active_run() is None:
+        return
+    try:
+        mlflow.set_tags(setup)
+    except Exception as exc:  # tracking is not worth failing a training run for
+        logger.warning("Could not record the training setup in MLflow: %s", exc)
 
 
 def train_generator(
     pair_shards: dict[str, Any], training: dict[str, Any]
 ) -> tuple[keras.Model, dict[str, Any]]:
     """Fit pix2pix on the train split (validation split for val_ metrics); return the generator."""
+    # First: MultiWorkerMirroredStrategy must exist before TensorFlow runs anything.
+    distribution: TrainingStrategy = make_strategy(str(training.get("strategy", "auto")))
     train_files, validation_files = (
         shard_paths(pair_shards, "train"),
         shard_paths(pair_shards, "validation"),
@@ -158,41 +236,97 @@ def train_generator(
         raise ValueError("No training shards: run `kedro run --pipelines data_processing` first.")
     keras.utils.set_random_seed(int(training["seed"]))
     size, batch_size = int(training["image_size"]), int(training["batch_size"])
-    model, weights_source = build_pix2pix(training)
-    data = {"image_size": size, "batch_size": batch_size, "seed": int(training["seed"])}
+    replicas = distribution.replicas
+    if batch_size % replicas:
+        raise ValueError(
+            f"training.batch_size ({batch_size}) is the global batch, split evenly over "
+            f"{replicas} replicas: make it a multiple of {replicas}"
+        )
+    n_train = count_pairs(train_files)
+    n_validation = count_pairs(validation_files) if validation_files else 0
+    if replicas > 1 and n_train < batch_size:
+        raise ValueError(
+            f"{n_train} training pairs make no full batch of {batch_size}; with {replicas} "
+            "replicas partial batches are dropped, so lower training.batch_size"
+        )
+    model, setup = build_pix2pix(training, distribution.strategy)
+    tags = {
+        **distribution.describe(),
+        "precision": setup["precision"],
+        "jit_compile": str(setup["jit_compile"]).lower(),
+    }
+    if distribution.is_chief:
+        _log_setup(tags)
+    data = {"image_size": size, "seed": int(training["seed"])}
     train_data = pair_dataset(
         train_files,
         training=True,
+        batch_size=batch_size,
         jitter=bool(training["jitter"]),
         flip=bool(training["flip"]),
         shuffle_buffer=int(training["shuffle_buffer"]),
+        # A last batch smaller than the replica count would leave a replica empty (NaN losses).
+        drop_remainder=replicas > 1,
         **data,
     )
+    validation_batch, validation_drop = _validation_batching(n_validation, batch_size, replicas)
     validation_data = (
-        pair_dataset(validation_files, training=False, **data) if validation_files else None
+        pair_dataset(
+            validation_files,
+            training=False,
+            batch_size=validation_batch,
+            drop_remainder=validation_drop,
+            **data,
+        )
+        if n_validation >= replicas
+        else None
     )
+    if distribution.num_workers > 1:
+        # Every worker reads the same seeded stream and keeps its share of each batch; the
+        # shards are npz files read in Python, which file-based auto-sharding cannot split.
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = (
+            tf.data.experimental.AutoShardPolicy.DATA
+        )
+        train_data = train_data.with_options(options)
+        validation_data = validation_data.with_options(options) if validation_data else None
     sample_sketches, sample_photos = next(
-        iter(validation_data or pair_dataset(train_files, training=False, **data))
+        iter(
+            validation_data
+            or pair_dataset(train_files, training=False, batch_size=batch_size, **data)
+        )
     )
     n_samples = min(4, len(sample_sketches))
 
     backup_dir = Path(training["backup_dir"])
+    if not distribution.is_chief:  # workers may share a filesystem: one backup each
+        backup_dir = backup_dir.with_name(f"{backup_dir.name}-worker{distribution.worker_index}")
     initial_epoch = _prepare_backup(
-        backup_dir, _settings_hash(training, train_files + validation_files)
-    )
-    callbacks = [
-        keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=True, double_checkpoint=True),
-        MlflowMetricsLogger(),
-        SampleGridLogger(
-            np.asarray(sample_sketches[:n_samples]), np.asarray(sample_photos[:n_samples]),
-            every_n_epochs=int(training["sample_grid_every"]), output_dir=Path(training["sample_dir"]),
+        backup_dir,
+        _settings_hash(
+            training,
+            train_files + validation_files,
+            {"precision": setup["precision"], "replicas": replicas},
         ),
-        GeneratorCheckpoint(Path(training["checkpoint_dir"]), int(training["checkpoint_every"])),
+    )
+    callbacks: list[keras.callbacks.Callback] = [
+        keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=True, double_checkpoint=True),
     ]  # fmt: skip
-    n_train = count_pairs(train_files)
+    if distribution.is_chief:
+        callbacks += [
+            MlflowMetricsLogger(),
+            SampleGridLogger(
+                np.asarray(sample_sketches[:n_samples]), np.asarray(sample_photos[:n_samples]),
+                every_n_epochs=int(training["sample_grid_every"]), output_dir=Path(training["sample_dir"]),
+            ),
+            GeneratorCheckpoint(Path(training["checkpoint_dir"]), int(training["checkpoint_every"])),
+        ]  # fmt: skip
     logger.info(
-        "Training pix2pix %dpx, base %d filters, on %d pairs for %d epochs (batch %d, VGG weights: %s)",
-        size, int(training["base_filters"]), n_train, int(training["epochs"]), batch_size, weights_source,
+        "Training pix2pix %dpx, base %d filters, on %d pairs for %d epochs (global batch %d, "
+        "VGG weights: %s, precision %s, XLA %s, %s over %d replica(s) on %s)",
+        size, int(training["base_filters"]), n_train, int(training["epochs"]), batch_size,
+        setup["vgg_weights"], setup["precision"], setup["jit_compile"], distribution.kind,
+        replicas, ", ".join(distribution.devices),
     )  # fmt: skip
     started = time.perf_counter()
     history = model.fit(
@@ -208,9 +342,12 @@ def train_generator(
         "epochs": int(training["epochs"]),
         "resumed_from_epoch": initial_epoch,
         "train_pairs": n_train,
-        "validation_pairs": count_pairs(validation_files) if validation_files else 0,
+        "validation_pairs": n_validation,
         "seconds": round(seconds, 1),
-        "vgg_weights": weights_source,
+        "vgg_weights": setup["vgg_weights"],
+        "precision": setup["precision"],
+        "jit_compile": setup["jit_compile"],
+        "strategy": distribution.describe(),
         "generator_parameters": int(model.generator.count_params()),
         "discriminator_parameters": int(model.discriminator.count_params()),
         "history": {key: [float(v) for v in values] for key, values in history.history.items()},
