@@ -249,3 +249,58 @@ def test_model_fit_iterates_the_dataset_every_epoch(shards):
     history = model.fit(train, validation_data=validation, epochs=3, shuffle=False, verbose=0)
     assert len(history.history["loss"]) == len(history.history["val_loss"]) == 3
     assert all(np.isfinite(history.history["loss"]))
+
+
+def _small_shards(folder: Path, count: int, size: int, poisoned_from: int | None = None) -> list:
+    """``count`` shards of ``size`` pairs; from ``poisoned_from`` on, the images cannot be read
+    as images (a wrong shape) although the ids, which count_pairs reads, are fine."""
+    folder.mkdir(parents=True)
+    paths = []
+    for shard in range(count):
+        sketches = np.stack([_sketch(i % 16) for i in range(size)])
+        if poisoned_from is not None and shard >= poisoned_from:
+            sketches = np.zeros((size, 7), np.uint8)
+        path = folder / f"teapot-{shard:05d}.npz"
+        np.savez_compressed(
+            path,
+            sketches=sketches,
+            photos=255 - np.stack([_sketch(i % 16) for i in range(size)]),
+            sketch_ids=np.array([f"n0_{shard}_{i}-1" for i in range(size)]),
+            labels=np.zeros(size, np.int16),
+        )
+        paths.append(path)
+    return paths
+
+
+def test_batches_come_before_later_shards_are_read(tmp_path):
+    """Streaming, not loading: the first batches need only the first shards (the rest could
+    not even be read), and the failure surfaces only when the stream reaches them."""
+    paths = _small_shards(tmp_path / "train", 12, 4, poisoned_from=2)
+    dataset = pair_dataset(paths, image_size=SIZE, batch_size=4, training=False)
+    first_two = list(dataset.take(2))
+    assert [len(sketches) for sketches, _ in first_two] == [4, 4]
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        for _batch in dataset:
+            pass
+
+
+def test_training_stream_opens_few_shards_for_its_first_batch(tmp_path, monkeypatch):
+    """Memory follows the shuffle buffer and the shard size, not the number of shards."""
+    paths = _small_shards(tmp_path / "train", 24, 4)
+    real_load = np.load
+    opened: list[str] = []
+
+    def counting_load(path, *args, **kwargs):
+        opened.append(Path(path).name)
+        return real_load(path, *args, **kwargs)
+
+    monkeypatch.setattr(np, "load", counting_load)
+    dataset = pair_dataset(
+        paths, image_size=SIZE, batch_size=2, training=True, shuffle_buffer=8, seed=1
+    )
+    next(iter(dataset))
+    # A buffer of 8 pairs needs 2-3 shards of 4; prefetching may read a little further.
+    assert 2 <= len(set(opened)) <= 8, opened
+    opened.clear()
+    assert sum(len(sketches) for sketches, _ in dataset) == 96
+    assert sorted(opened) == sorted(p.name for p in paths)  # each shard once per epoch
