@@ -97,15 +97,16 @@ def _indexed(root: Path) -> tuple[dict[str, Any], list[str], Any, Any]:
 
 
 def _tasks(root: Path, photos: Any) -> list[tuple[Path, tuple[float, float, float, float] | None]]:
-    tasks = []
-    for row in photos.itertuples(index=False):
-        bbox = (
-            None
-            if np.isnan(row.bbox_x)
-            else (row.bbox_x, row.bbox_y, row.bbox_width, row.bbox_height)
-        )
-        tasks.append((root / row.photo_path, bbox))
-    return tasks
+    """Every photo of the tree (not only those with a sketch), with its bbox when known."""
+    bboxes = {
+        row.photo_path: (row.bbox_x, row.bbox_y, row.bbox_width, row.bbox_height)
+        for row in photos.itertuples(index=False)
+        if not np.isnan(row.bbox_x)
+    }
+    files = sorted(
+        (root / layout.PHOTO_ROOT / layout.DEFAULT_AUGMENTATION).glob(f"*/*{layout.PHOTO_SUFFIX}")
+    )
+    return [(file, bboxes.get(file.relative_to(root).as_posix())) for file in files]
 
 
 def _segment_serially(
@@ -189,10 +190,8 @@ def _run(args: argparse.Namespace, tmp: Path) -> list[Row]:
     else:
         source = "real sample"
     indexed = _indexed(root)
-    photos = indexed[3]
-    photos = photos[photos["has_valid_sketch"] & photos["exists"]]
     limit = 4 if args.data_quick and not args.data_limit else args.data_limit
-    tasks = _tasks(root, photos)[: limit or None]
+    tasks = _tasks(root, indexed[3])[: limit or None]
     if not tasks:
         raise SystemExit(f"no photos with a valid sketch in {root}: check --data-photos")
     size = read_rgb(tasks[0][0]).shape[:2]
