@@ -59,17 +59,48 @@ SMALL_RUN = {
 }
 
 
+# The whole default pipeline at tiny sizes (about 30 s): a trained, evaluated, registered model.
+TINY_RUN = {
+    **SMALL_RUN,
+    "training": {
+        "image_size": 32, "base_filters": 4, "epochs": 2, "batch_size": 8, "sample_grid_every": 1, "checkpoint_every": 1,
+        "perceptual": {"weight": 1.0, "vgg_weights": "none", "layers": ["block1_conv2", "block2_conv2"]},
+    },
+    "sketch_classifier": {"image_size": 32, "epochs": 1, "vgg_weights": "none", "batch_size": 8},
+    "evaluation": {"fid_weights": "none", "batch_size": 16},
+}  # fmt: skip
+
+
+def make_project(root: Path) -> Path:
+    """A Kedro project folder at ``root`` using this checkout's conf/ (without conf/local)."""
+    shutil.copytree(PROJECT_ROOT / "conf", root / "conf", ignore=shutil.ignore_patterns("local"))
+    (root / "conf" / "local").mkdir()
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", root)
+    (root / "src").mkdir()  # bootstrap_project wants it; the package itself is installed
+    return root
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    shutil.copytree(
-        PROJECT_ROOT / "conf", tmp_path / "conf", ignore=shutil.ignore_patterns("local")
-    )
-    (tmp_path / "conf" / "local").mkdir()
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", tmp_path)
-    (tmp_path / "src").mkdir()  # bootstrap_project wants it; the package itself is installed
+    make_project(tmp_path)
     monkeypatch.chdir(tmp_path)  # the catalog's relative paths resolve from here
     bootstrap_project(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def trained_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project after a tiny default ``kedro run``: shards, trained models, MLflow store with
+    ``sketch_to_photo`` and ``sketch_category`` v1 (champion). Shared: copy it to change it."""
+    root = make_project(tmp_path_factory.mktemp("trained") / "project")
+    previous = Path.cwd()
+    os.chdir(root)
+    try:
+        bootstrap_project(root)
+        run(root, None, TINY_RUN)
+    finally:
+        os.chdir(previous)
+    return root
 
 
 def run(project: Path, pipelines: list[str] | None, params: dict[str, Any]) -> None:

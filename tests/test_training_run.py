@@ -18,17 +18,9 @@ import pytest
 from mlflow import MlflowClient
 
 from sketch_to_photo.inference import generate_photo, preprocess_sketch
-from tests.conftest import DATA_PIPELINES, SMALL_RUN, run
+from tests.conftest import DATA_PIPELINES, SMALL_RUN, TINY_RUN, run
 
-TINY = {
-    **SMALL_RUN,
-    "training": {
-        "image_size": 32, "base_filters": 4, "epochs": 2, "batch_size": 8, "sample_grid_every": 1, "checkpoint_every": 1,
-        "perceptual": {"weight": 1.0, "vgg_weights": "none", "layers": ["block1_conv2", "block2_conv2"]},
-    },
-    "sketch_classifier": {"image_size": 32, "epochs": 1, "vgg_weights": "none", "batch_size": 8},
-    "evaluation": {"fid_weights": "none", "batch_size": 16},
-}  # fmt: skip
+TINY = TINY_RUN
 
 
 def _client(project: Path) -> MlflowClient:
