@@ -65,6 +65,8 @@ def make_strategy(name: str) -> TrainingStrategy:
     """The strategy for ``training.strategy``; a clear error for an unknown or unusable one."""
     if name not in STRATEGIES:
         raise StrategyError(f"training.strategy must be one of {STRATEGIES}, got {name!r}")
+    if name == "multi_worker":  # first: listing devices would start TensorFlow's runtime
+        return _multi_worker()
     gpus = tuple(device.name for device in tf.config.list_logical_devices("GPU"))
     if name == "auto":
         if len(gpus) > 1:
@@ -72,10 +74,9 @@ def make_strategy(name: str) -> TrainingStrategy:
         strategy = tf.distribute.get_strategy()  # the default: no distribution overhead
         device = gpus[0] if gpus else tf.config.list_logical_devices("CPU")[0].name
         return TrainingStrategy(strategy, "auto", type(strategy).__name__, (device,))
-    if name == "mirrored":
-        cpus = tuple(device.name for device in tf.config.list_logical_devices("CPU"))
-        return _mirrored("mirrored", gpus or cpus)
-    return _multi_worker()
+    # mirrored: the GPUs, or the logical CPU devices when there is none
+    cpus = tuple(device.name for device in tf.config.list_logical_devices("CPU"))
+    return _mirrored("mirrored", gpus or cpus)
 
 
 def split_cpu(replicas: int) -> None:

@@ -250,6 +250,11 @@ def train_generator(
             "replicas partial batches are dropped, so lower training.batch_size"
         )
     model, setup = build_pix2pix(training, distribution.strategy)
+    if distribution.num_workers > 1:
+        # Keras 3 averages a first batch with strategy.reduce to build the model symbolically,
+        # which fails on PerReplica values under MultiWorkerMirroredStrategy
+        # (keras-team/keras#20585). Pix2Pix is built and compiled already: nothing to build.
+        model._maybe_symbolic_build = lambda *args, **kwargs: None
     tags = {
         **distribution.describe(),
         "precision": setup["precision"],
