@@ -183,7 +183,8 @@ class Pix2Pix(keras.Model):
     Generator loss: ``gan + l1_weight * L1 + perceptual_weight * perceptual``; the perceptual
     term is computed only when a :class:`PerceptualLoss` is given and its weight is positive
     (evaluation reports it whenever one is given). Calling the model runs the generator.
-    For ``mixed_float16`` wrap each optimizer in ``keras.optimizers.LossScaleOptimizer``.
+    For ``mixed_float16`` wrap each optimizer in ``keras.optimizers.LossScaleOptimizer``
+    (:func:`sketch_to_photo.models.precision.wrap_optimizer`); ``mixed_bfloat16`` needs none.
 
     Every loss is a mean over its batch (and pixels or patches); the metrics report these.
     Under ``tf.distribute`` each replica's gradients are of its mean divided by the number of
