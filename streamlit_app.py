@@ -149,12 +149,13 @@ def show_result(
     except SketchInputError as exc:
         st.error(f"Cannot use this sketch: {exc}")
         return
-    columns = st.columns(3 if real_photo is not None else 2)
-    columns[0].image(enlarge(result.sketch, DISPLAY_SIZE), caption="Sketch, as the model sees it")
-    columns[1].image(enlarge(result.photo, DISPLAY_SIZE), caption="Generated photo")
+    shown = [(result.sketch, "Sketch, as the model sees it"), (result.photo, "Generated photo")]
     if real_photo is not None:
-        columns[2].image(real_photo, caption="Real photo", width=DISPLAY_SIZE)
-    st.metric("Inference time", f"{result.generation_ms:.0f} ms")
+        shown.append((real_photo, "Real photo"))
+    for column, (image, caption) in zip(st.columns(len(shown)), shown, strict=True):
+        column.image(enlarge(image, DISPLAY_SIZE), caption=caption, width="stretch")
+    size = generator.image_size
+    st.metric("Inference time", f"{result.generation_ms:.0f} ms", help=f"one {size}x{size} sketch")
     if result.probabilities:
         best, probability = next(iter(result.probabilities.items()))
         st.subheader(f"Category guess: {best} ({probability:.0%})")
@@ -195,16 +196,19 @@ def main() -> None:
             f"run `{MAKE_MODELS_COMMAND}` to register a new version."
         )
         return
-    source = st.radio("Sketch from", INPUTS, horizontal=True, key="input")
-    real_photo = None
-    if source == "Draw":
-        sketch = sketch_from_canvas()
-    elif source == "Upload":
-        sketch = sketch_from_upload()
-    else:
-        sketch, real_photo = sketch_from_test_split()
+    input_column, output_column = st.columns([1, 1.4], gap="large")
+    with input_column:
+        source = st.radio("Sketch from", INPUTS, horizontal=True, key="input")
+        real_photo = None
+        if source == "Draw":
+            sketch = sketch_from_canvas()
+        elif source == "Upload":
+            sketch = sketch_from_upload()
+        else:
+            sketch, real_photo = sketch_from_test_split()
     if sketch is not None:
-        show_result(sketch, generator, classifier, real_photo)
+        with output_column:
+            show_result(sketch, generator, classifier, real_photo)
 
 
 main()

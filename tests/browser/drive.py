@@ -1,0 +1,147 @@
+"""Drive the project's web surfaces in a real browser: Debian's Chromium through Playwright.
+
+Used by the browser tests and by ``python -m tests.browser.screenshots`` (the README's images).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import requests
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# Without the background-networking flags Chromium keeps calling Google's hosts, which this
+# offline machine refuses.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]  # fmt: skip
+STARTUP_SECONDS = 180  # servers importing TensorFlow on 2 busy cores
+
+
+def chromium_missing() -> str | None:
+    """Why a browser test cannot run here, or None when it can."""
+    if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).is_file():
+        return f"Chromium not found at {CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)"
+    try:
+        import playwright.sync_api  # noqa: F401, PLC0415
+    except ImportError:
+        return "playwright is not installed (pip install -e '.[dev]')"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve(command: list[str], cwd: Path, ready_url: str, log: Path) -> Iterator[subprocess.Popen]:
+    """Start a server, wait until ``ready_url`` answers 200, stop it (and its children) after."""
+    env = {
+        **os.environ,
+        "DO_NOT_TRACK": "1",
+        "KEDRO_DISABLE_TELEMETRY": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True,  # one process group: stop workers too
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + STARTUP_SECONDS
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(
+                        f"{command[:3]} exited with {process.returncode}:\n{log.read_text()[-3000:]}"
+                    )
+                try:
+                    if requests.get(ready_url, timeout=5).status_code == 200:
+                        break
+                except requests.RequestException:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"{ready_url} not ready after {STARTUP_SECONDS} s:\n{log.read_text()[-3000:]}"
+                    )
+                time.sleep(1)
+            yield process
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, 15)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, 9)
+                process.wait()
+
+
+def streamlit_command(port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+        "--server.address", "127.0.0.1", "--server.port", str(port),
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+
+
+@contextlib.contextmanager
+def browser_page(width: int = 1400, height: int = 1000) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.set_default_timeout(STARTUP_SECONDS * 1000)
+            yield page
+        finally:
+            browser.close()
+
+
+def draw_teapot(page) -> None:  # noqa: ANN001  (a Playwright Page)
+    """Draw a teapot-like sketch on the demo's canvas with real mouse strokes."""
+    canvas = page.locator("canvas.upper-canvas")  # fabric.js' event layer
+    canvas.wait_for()
+    box = canvas.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.55
+    rx, ry = box["width"] * 0.28, box["height"] * 0.22
+
+    def stroke(points: list[tuple[float, float]]) -> None:
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point, steps=2)
+        page.mouse.up()
+
+    body = [(cx + rx * math.cos(t), cy + ry * math.sin(t)) for t in _angles(0, 2 * math.pi, 48)]
+    handle = [
+        (cx + rx + 0.35 * rx * math.sin(t), cy + 0.5 * ry * math.cos(t))
+        for t in _angles(0, math.pi, 16)
+    ]
+    spout = [(cx - rx, cy), (cx - 1.45 * rx, cy - 0.9 * ry), (cx - 1.6 * rx, cy - 1.1 * ry)]
+    lid = [(cx - 0.45 * rx, cy - ry), (cx, cy - 1.45 * ry), (cx + 0.45 * rx, cy - ry)]
+    for points in (body, handle, spout, lid):
+        stroke(points)
+
+
+def _angles(start: float, stop: float, count: int) -> list[float]:
+    return [start + (stop - start) * i / count for i in range(count + 1)]
+
+
+def wait_for_result(page) -> float:  # noqa: ANN001
+    """Wait until the demo shows a generated photo; return the inference time it shows (ms)."""
+    page.get_by_text("Generated photo").wait_for()
+    page.get_by_text("Download the photo (PNG)").wait_for()  # the last element of a result
+    metric = page.locator('[data-testid="stMetricValue"]').first
+    return float(metric.inner_text().removesuffix(" ms"))

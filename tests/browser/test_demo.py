@@ -1,0 +1,70 @@
+"""The Streamlit demo in Chromium: draw on the canvas with the mouse, and upload a file."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from tests.browser.drive import (
+    browser_page,
+    draw_teapot,
+    free_port,
+    serve,
+    streamlit_command,
+    wait_for_result,
+)
+from tests.conftest import PROJECT_ROOT
+
+
+@pytest.fixture(scope="module")
+def demo_url(trained_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    shutil.copy(PROJECT_ROOT / "streamlit_app.py", trained_project)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    with serve(streamlit_command(port), trained_project, f"{url}/_stcore/health", log):
+        yield url
+
+
+def shown_images(page) -> list[tuple[int, int]]:  # noqa: ANN001
+    """Natural sizes of the images the page shows (0 x 0 for one that failed to load)."""
+    return page.eval_on_selector_all(
+        '[data-testid="stImage"] img', "els => els.map(e => [e.naturalWidth, e.naturalHeight])"
+    )
+
+
+def test_drawing_on_the_canvas_makes_a_photo(demo_url, screenshot_dir):
+    with browser_page() as page:
+        page.goto(demo_url)
+        page.get_by_text("Draw a sketch on the canvas").wait_for()
+        draw_teapot(page)
+        milliseconds = wait_for_result(page)
+        assert milliseconds > 0
+        images = shown_images(page)
+        assert len(images) == 2 and all(w > 0 and h > 0 for w, h in images)
+        page.get_by_text("Category guess:").wait_for()
+        page.get_by_text("Download the photo (PNG)").wait_for()
+        page.screenshot(path=screenshot_dir / "demo_draw.png", full_page=True)
+
+
+def test_uploading_a_sketch_makes_a_photo(demo_url, screenshot_dir, tmp_path):
+    sketch = tmp_path / "teapot.png"
+    image = Image.new("L", (400, 400), 255)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((80, 130, 320, 330), outline=0, width=7)
+    draw.arc((270, 170, 380, 290), -90, 90, fill=0, width=7)
+    draw.line((80, 220, 20, 150), fill=0, width=7)
+    image.save(sketch)
+    with browser_page() as page:
+        page.goto(demo_url)
+        page.get_by_text("Upload", exact=True).click()
+        page.locator('input[type="file"]').set_input_files(sketch)
+        assert wait_for_result(page) > 0
+        assert page.get_by_text("teapot.png").is_visible()  # the uploader lists the file
+        images = shown_images(page)
+        assert len(images) == 2 and all(w > 0 and h > 0 for w, h in images)
+        page.screenshot(path=screenshot_dir / "demo_upload.png", full_page=True)
