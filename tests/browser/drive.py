@@ -145,3 +145,39 @@ def wait_for_result(page) -> float:  # noqa: ANN001
     page.get_by_text("Download the photo (PNG)").wait_for()  # the last element of a result
     metric = page.locator('[data-testid="stMetricValue"]').first
     return float(metric.inner_text().removesuffix(" ms"))
+
+
+def kedro_viz_command(port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "kedro", "viz", "run", "--no-browser",
+        "--host", "127.0.0.1", "--port", str(port),
+    ]  # fmt: skip
+
+
+def open_kedro_viz(page, url: str, pipeline: str = "__default__") -> list[str]:  # noqa: ANN001
+    """Open one pipeline in kedro-viz, close its first-visit hints; return the shown labels."""
+    page.goto(f"{url}/?pid={pipeline}")
+    page.locator(".pipeline-node").first.wait_for()
+    page.wait_for_timeout(1000)  # the hints appear after the first render
+    for hint in (page.get_by_text("Dismiss", exact=True), page.locator(".feature-hints__close")):
+        if hint.count():
+            hint.first.click()
+    return page.locator(".pipeline-node text").all_text_contents()
+
+
+def kedro_viz_screenshot(page, path: Path) -> None:  # noqa: ANN001
+    """The open flowchart, top to bottom on a tall page, light theme, without the menu."""
+    page.set_viewport_size({"width": 1200, "height": 1500})
+    page.get_by_label("Change to light theme").click()
+    page.get_by_label("Hide menu").click()
+    page.get_by_label("Turn minimap off").click()
+    page.get_by_label("Reset zoom").click()
+    page.wait_for_timeout(1500)
+    for hint in (page.locator(".feature-hints__close"), page.get_by_text("Dismiss", exact=True)):
+        if hint.count():
+            hint.first.click()
+    page.mouse.move(5, 5)  # no tooltip in the picture
+    toast = page.get_by_text("You can revisit these hints")
+    if toast.count():
+        toast.first.wait_for(state="hidden", timeout=15000)
+    page.screenshot(path=path)
