@@ -1,0 +1,68 @@
+"""Make the README's screenshots from a project after ``kedro run``:
+
+    python -m tests.browser.screenshots --project . --out docs/images
+
+Starts the Streamlit demo and kedro-viz on 127.0.0.1, drives them in Chromium exactly as the
+browser tests do, and writes demo_draw.png, demo_test_split.png and kedro_viz.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from pathlib import Path
+
+from tests.browser.drive import (
+    browser_page,
+    chromium_missing,
+    draw_teapot,
+    free_port,
+    kedro_viz_command,
+    kedro_viz_screenshot,
+    open_kedro_viz,
+    serve,
+    streamlit_command,
+    wait_for_result,
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--project", type=Path, default=Path("."))
+    parser.add_argument("--out", type=Path, default=Path("docs/images"))
+    args = parser.parse_args()
+    if reason := chromium_missing():
+        raise SystemExit(reason)
+    project, out = args.project.resolve(), args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    logs = Path(tempfile.mkdtemp(prefix="screenshots-"))
+    port = free_port()
+    with serve(
+        streamlit_command(port), project, f"http://127.0.0.1:{port}/_stcore/health", logs / "st.log"
+    ):
+        with browser_page(width=1400, height=900) as page:
+            page.goto(f"http://127.0.0.1:{port}")
+            page.get_by_text("Draw a sketch on the canvas").wait_for()
+            draw_teapot(page)
+            print(f"drawn sketch: {wait_for_result(page):.0f} ms")
+            page.screenshot(path=out / "demo_draw.png")
+            page.get_by_text("Test split", exact=True).click()
+            page.get_by_text("Real photo").wait_for()
+            print(f"test sketch: {wait_for_result(page):.0f} ms")
+            page.screenshot(path=out / "demo_test_split.png")
+    port = free_port()
+    with serve(
+        kedro_viz_command(port), project, f"http://127.0.0.1:{port}/api/main", logs / "viz.log"
+    ):
+        with browser_page(width=1800, height=900) as page:
+            open_kedro_viz(page, f"http://127.0.0.1:{port}")
+            kedro_viz_screenshot(page, out / "kedro_viz.png")
+    shutil.rmtree(logs, ignore_errors=True)
+    print(f"screenshots in {out}")
+
+
+if __name__ == "__main__":
+    main()
