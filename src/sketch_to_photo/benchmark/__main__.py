@@ -36,6 +36,18 @@ def _show_progress() -> None:
     project_logger.setLevel(logging.INFO)
 
 
+def _set_threads(intra_op: int, inter_op: int) -> None:
+    """Thread pools must be sized before TensorFlow runs its first op, so before any section."""
+    if intra_op < 0 or inter_op < 0:
+        raise SystemExit("--intra-op-threads and --inter-op-threads must be 0 (default) or more")
+    import tensorflow as tf  # noqa: PLC0415  (only when threads are set: keeps --help fast)
+
+    if intra_op:
+        tf.config.threading.set_intra_op_parallelism_threads(intra_op)
+    if inter_op:
+        tf.config.threading.set_inter_op_parallelism_threads(inter_op)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m sketch_to_photo.benchmark", description=__doc__
@@ -45,6 +57,14 @@ def main(argv: list[str] | None = None) -> int:
         help=f"which to run, any of {', '.join(SECTIONS)} (default: all)",
     )  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument(
+        "--intra-op-threads", type=int, default=0,
+        help="TensorFlow threads inside one op (default 0: TensorFlow's choice, one per core)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--inter-op-threads", type=int, default=0,
+        help="TensorFlow ops run at once (default 0: TensorFlow's choice)",
+    )  # fmt: skip
     modules = {
         name: importlib.import_module(f"sketch_to_photo.benchmark.{name}") for name in SECTIONS
     }
@@ -52,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         module.add_arguments(parser)
     args = parser.parse_args(argv)
     _show_progress()
+    _set_threads(args.intra_op_threads, args.inter_op_threads)
     unknown = sorted(set(args.sections) - set(SECTIONS))
     if unknown:
         parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
