@@ -65,7 +65,7 @@ def load_model(uri: str, _store: MlflowStore, _version: ModelVersion) -> LoadedM
     """Loaded once per registered version (``uri`` is the cache key)."""
     loaded = load_registered_model(_store, _version)
     size = loaded.image_size  # one warm-up call, so the timing shown is the model's, not tracing
-    loaded.model(np.zeros((1, size, size, 3), np.float32), training=False)
+    loaded.model.predict_on_batch(np.zeros((1, size, size, 3), np.float32))
     return loaded
 
 

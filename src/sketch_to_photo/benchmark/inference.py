@@ -92,7 +92,7 @@ def time_generator(
 
     def batch() -> np.ndarray:
         stack = np.stack([preprocess_sketch(sketch, size) for _ in range(batch_size)])
-        return to_uint8(generator(stack, training=False))
+        return to_uint8(generator.predict_on_batch(stack))
 
     return _median_seconds(batch, repeats)
 
