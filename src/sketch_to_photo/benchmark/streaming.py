@@ -9,7 +9,8 @@
 3. In another fresh process: a short training of a small pix2pix on that stream.
 
 Each measurement runs in its own spawned process so that its peak resident memory
-(``ru_maxrss``) is that of the phase alone, not of the generation. The set is deleted
+(resident memory sampled after every batch) is that of the phase alone. (``ru_maxrss`` would
+not do: Linux carries the forking parent's high-water mark across ``exec``.) The set is deleted
 afterwards unless ``--streaming-keep``.
 """
 
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import resource
 import shutil
 import sys
 import tempfile
@@ -140,7 +140,7 @@ def _run(directory: Path, settings: dict[str, Any]) -> list[Row]:
             note="npz shards, pipeline keys",
         )
     ]
-    # A fresh spawned process: its ru_maxrss is the peak of the measurement, not of the
+    # A fresh spawned process: its memory is that of the measurement, not of the
     # generation above. The input pass runs first, so the training's peak includes it.
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
         input_pass, training = pool.submit(
@@ -268,11 +268,6 @@ def _shard_arrays(
     }
 
 
-def _peak_rss_bytes() -> int:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
-
-
 def _measure_stream(
     paths: list[str], settings: dict[str, Any]
 ) -> tuple[dict[str, float], dict[str, float]]:
@@ -292,16 +287,30 @@ def _input_pass(paths: list[str], settings: dict[str, Any]) -> dict[str, float]:
         training=True,
         shuffle_buffer=settings["shuffle_buffer"],
     )
-    baseline = psutil.Process().memory_info().rss
+    process = psutil.Process()
+    baseline = peak = process.memory_info().rss
     started, pairs = time.perf_counter(), 0
     for sketches, _photos in dataset:
         pairs += int(sketches.shape[0])
+        peak = max(peak, process.memory_info().rss)
     return {
         "pairs": pairs,
         "seconds": time.perf_counter() - started,
         "baseline_rss": baseline,
-        "peak_rss": _peak_rss_bytes(),
+        "peak_rss": peak,
     }
+
+
+class _PeakRss(keras.callbacks.Callback):
+    """Resident memory sampled after every training batch (its maximum)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.process = psutil.Process()
+        self.peak = self.process.memory_info().rss
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.peak = max(self.peak, self.process.memory_info().rss)
 
 
 def _short_training(paths: list[str], settings: dict[str, Any]) -> dict[str, float]:
@@ -323,16 +332,17 @@ def _short_training(paths: list[str], settings: dict[str, Any]) -> dict[str, flo
     ).repeat()  # as many steps as asked, whatever the set's size
     steps = settings["steps"]
     report_every = max(1, steps // 10)  # loss per chunk of steps: the first and the last
-    started = time.perf_counter()
+    started, peak = time.perf_counter(), _PeakRss()
     history = model.fit(
-        dataset, epochs=steps // report_every, steps_per_epoch=report_every, verbose=0
-    )
+        dataset, epochs=steps // report_every, steps_per_epoch=report_every, verbose=0,
+        callbacks=[peak],
+    )  # fmt: skip
     seconds = time.perf_counter() - started
     l1 = history.history["g_l1"]
     return {
         "steps": report_every * (steps // report_every),
         "seconds": seconds,
-        "peak_rss": _peak_rss_bytes(),
+        "peak_rss": peak.peak,
         "g_l1_first": float(l1[0]),
         "g_l1_last": float(l1[-1]),
     }
