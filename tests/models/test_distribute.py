@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -94,3 +97,41 @@ def test_mirrored_on_two_cpus_matches_single_device_training(tmp_path: Path) -> 
     assert mirrored["g_l1"][-1] < mirrored["g_l1"][0]  # the loss falls
     # 9 validation pairs over 2 replicas: batched so that no replica is empty (NaN).
     assert all(math.isfinite(value) for value in mirrored["val_l1"])
+
+
+MULTI_WORKER_SCRIPT = Path(__file__).with_name("multi_worker_training.py")
+
+
+def test_multi_worker_trains_on_two_workers_in_step(tmp_path: Path) -> None:
+    """Two real worker processes on loopback, configured by TF_CONFIG, as on two machines."""
+    ports = []
+    for _ in range(2):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            ports.append(sock.getsockname()[1])
+    workers = []
+    for index in range(2):
+        tf_config = {"cluster": {"worker": [f"localhost:{p}" for p in ports]}, "task": {"type": "worker", "index": index}}  # fmt: skip
+        env = {**os.environ, "TF_CONFIG": json.dumps(tf_config), "DO_NOT_TRACK": "1"}
+        workers.append(
+            subprocess.Popen(
+                [sys.executable, str(MULTI_WORKER_SCRIPT), str(index), str(tmp_path)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )  # fmt: skip
+        )
+    results = []
+    for worker in workers:
+        output, _ = worker.communicate(timeout=600)
+        assert worker.returncode == 0, output[-3000:]
+        line = next(line for line in output.splitlines() if line.startswith("RESULT "))
+        results.append(json.loads(line.removeprefix("RESULT ")))
+    chief, other = results
+    assert chief["strategy"]["strategy"] == "multi_worker"
+    assert chief["strategy"]["workers"] == "2" and chief["strategy"]["replicas"] == "2"
+    assert other["strategy"]["worker_index"] == "1"
+    assert chief["g_l1"][-1] < chief["g_l1"][0]  # the loss falls
+    assert chief["g_l1"] == pytest.approx(other["g_l1"])  # one training, reported by both
+    np.testing.assert_allclose(chief["kernel"], other["kernel"], rtol=1e-5)  # same weights

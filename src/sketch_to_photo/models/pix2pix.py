@@ -212,6 +212,9 @@ class Pix2Pix(keras.Model):
         self.perceptual_tracker = keras.metrics.Mean(name="perceptual")
         self.l1_weight = 100.0
         self.perceptual_weight = 0.0
+        # Keras reduces step outputs across workers with MEAN along axis 0, which fails on
+        # scalars under MultiWorkerMirroredStrategy: there, report each value as shape (1,).
+        self.report_as_vectors = False
         self.built = True  # both networks are built functional models
 
     def compile(
@@ -288,7 +291,12 @@ class Pix2Pix(keras.Model):
         }
         for tracker, value in values.items():
             tracker.update_state(value)
-        return {tracker.name: tracker.result() for tracker in values}
+        return self._report({tracker.name: tracker.result() for tracker in values})
+
+    def _report(self, results: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        if self.report_as_vectors:
+            return {name: tf.reshape(value, [1]) for name, value in results.items()}
+        return results
 
     def test_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
         sketches, photos = data
@@ -298,4 +306,6 @@ class Pix2Pix(keras.Model):
             self.perceptual_tracker.update_state(self.perceptual(photos, fakes))
         else:
             self.perceptual_tracker.update_state(0.0)
-        return {"l1": self.l1_tracker.result(), "perceptual": self.perceptual_tracker.result()}
+        return self._report(
+            {"l1": self.l1_tracker.result(), "perceptual": self.perceptual_tracker.result()}
+        )
