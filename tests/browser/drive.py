@@ -139,10 +139,21 @@ def _angles(start: float, stop: float, count: int) -> list[float]:
     return [start + (stop - start) * i / count for i in range(count + 1)]
 
 
+def wait_for_idle(page) -> None:  # noqa: ANN001
+    """Wait until Streamlit has finished rerunning (its "Stop" button is gone) and every image
+    on the page has loaded."""
+    page.wait_for_timeout(300)  # a rerun starts a moment after the interaction
+    page.get_by_role("button", name="Stop").wait_for(state="hidden")
+    page.wait_for_function(
+        "() => [...document.images].every(i => i.complete && i.naturalWidth > 0)"
+    )
+
+
 def wait_for_result(page) -> float:  # noqa: ANN001
     """Wait until the demo shows a generated photo; return the inference time it shows (ms)."""
     page.get_by_text("Generated photo").wait_for()
     page.get_by_text("Download the photo (PNG)").wait_for()  # the last element of a result
+    wait_for_idle(page)
     metric = page.locator('[data-testid="stMetricValue"]').first
     return float(metric.inner_text().removesuffix(" ms"))
 
