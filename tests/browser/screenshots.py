@@ -23,6 +23,7 @@ from tests.browser.drive import (
     open_kedro_viz,
     serve,
     streamlit_command,
+    wait_for_idle,
     wait_for_result,
 )
 
@@ -51,13 +52,12 @@ def main() -> None:
             page.screenshot(path=out / "demo_draw.png")
             page.get_by_text("Test split", exact=True).click()
             page.get_by_text("Real photo").wait_for()
-            # pick a teddy bear (the main area's selectbox comes after the sidebar's two)
-            page.locator('[data-testid="stSelectbox"]').filter(has_text="Test sketch").locator(
-                "div"
-            ).first.click()
+            wait_for_idle(page)
+            # pick a teddy bear: the main area's selectbox comes after the sidebar's two
+            page.locator('[data-testid="stSelectbox"]').last.click()
             page.keyboard.type("teddy_bear")  # the list filters as one types
-            page.keyboard.press("Enter")
-            page.get_by_text("teddy_bear:").first.wait_for()
+            page.get_by_role("option").first.click()
+            wait_for_idle(page)
             print(f"test sketch: {wait_for_result(page):.0f} ms")
             page.screenshot(path=out / "demo_test_split.png")
     port = free_port()
