@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -40,9 +41,18 @@ def chromium_missing() -> str | None:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free TCP port on 127.0.0.1 below 49152: kedro-viz refuses ports above 49151, and the
+    operating system's ephemeral ports (bind to port 0) are often above that."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(20000, 49000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free TCP port found between 20000 and 49000")
 
 
 @contextlib.contextmanager
