@@ -146,9 +146,8 @@ def sketch_to_photo(
     generation_ms = (time.perf_counter() - started) * 1000
     probabilities: dict[str, float] = {}
     if classifier is not None:
-        xc = x if classifier.image_size == generator.image_size else None
-        if xc is None:
-            xc = preprocess_sketch(source, classifier.image_size)
+        same_size = classifier.image_size == generator.image_size
+        xc = x if same_size else preprocess_sketch(source, classifier.image_size)
         scores = np.asarray(classifier.model.predict_on_batch(xc[None])[0], dtype=np.float64)
         names = classifier.categories or [f"class {i}" for i in range(len(scores))]
         order = np.argsort(-scores)

@@ -212,9 +212,6 @@ class Pix2Pix(keras.Model):
         self.perceptual_tracker = keras.metrics.Mean(name="perceptual")
         self.l1_weight = 100.0
         self.perceptual_weight = 0.0
-        # Keras reduces step outputs across workers with MEAN along axis 0, which fails on
-        # scalars under MultiWorkerMirroredStrategy: there, report each value as shape (1,).
-        self.report_as_vectors = False
         self.built = True  # both networks are built functional models
 
     def compile(
@@ -294,7 +291,9 @@ class Pix2Pix(keras.Model):
         return self._report({tracker.name: tracker.result() for tracker in values})
 
     def _report(self, results: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-        if self.report_as_vectors:
+        # Keras reduces step outputs across workers with MEAN along axis 0, which fails on
+        # scalars under MultiWorkerMirroredStrategy: there, report each value as shape (1,).
+        if isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
             return {name: tf.reshape(value, [1]) for name, value in results.items()}
         return results
 

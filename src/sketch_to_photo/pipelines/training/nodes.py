@@ -255,7 +255,6 @@ def train_generator(
         # which fails on PerReplica values under MultiWorkerMirroredStrategy
         # (keras-team/keras#20585). Pix2Pix is built and compiled already: nothing to build.
         model._maybe_symbolic_build = lambda *args, **kwargs: None
-        model.report_as_vectors = True  # see Pix2Pix: Keras' cross-worker MEAN needs an axis
     tags = {
         **distribution.describe(),
         "precision": setup["precision"],
