@@ -180,18 +180,55 @@ def prepare_images(images_uint8: np.ndarray, image_size: int) -> np.ndarray:
     return out
 
 
+def is_class_aware(generator: keras.Model) -> bool:
+    """True for a class-conditional generator: inputs ``[sketch, category one-hot]``."""
+    return len(generator.inputs) == 2
+
+
+def generator_inputs(
+    generator: keras.Model, sketches: np.ndarray, categories: np.ndarray | None = None
+) -> np.ndarray | list[np.ndarray]:
+    """What ``generator`` takes for a batch of sketches ``(N, S, S, 3)`` in [-1, 1].
+
+    A class-aware generator also takes each sketch's category as a one-hot vector, built here
+    from the integer ``categories`` (indices into the model's category list); a plain one
+    ignores them.
+    """
+    if not is_class_aware(generator):
+        return sketches
+    num_classes = int(generator.inputs[1].shape[-1])
+    if categories is None:
+        raise ValueError(
+            "this generator is class-aware: give the category of each sketch (the sketch "
+            "classifier's guess or the user's choice)"
+        )
+    indices = np.asarray(categories, dtype=np.int64).reshape(-1)
+    if len(indices) != len(sketches):
+        raise ValueError(f"{len(sketches)} sketches but {len(indices)} categories")
+    if indices.min(initial=0) < 0 or indices.max(initial=0) >= num_classes:
+        raise ValueError(f"category indices must be in [0, {num_classes}), got {indices}")
+    return [sketches, np.eye(num_classes, dtype=np.float32)[indices]]
+
+
 def generate_photo(
-    generator: keras.Model, sketch_source: ImageSource, image_size: int | None = None
+    generator: keras.Model,
+    sketch_source: ImageSource,
+    image_size: int | None = None,
+    category: int | None = None,
 ) -> np.ndarray:
-    """Run the generator on one sketch; returns the photo as (S,S,3) uint8."""
+    """Run the generator on one sketch; returns the photo as (S,S,3) uint8.
+
+    ``category`` (an index into the model's categories) is needed by a class-aware generator.
+    """
     if image_size is None:
-        shape = getattr(generator, "input_shape", None)
+        shape = generator.inputs[0].shape if getattr(generator, "inputs", None) else None
         image_size = shape[1] if shape else None
         if image_size is None:
             raise ValueError("the generator takes any input size: pass image_size explicitly")
     x = preprocess_sketch(sketch_source, image_size)
+    inputs = generator_inputs(generator, x[None], None if category is None else [category])
     # predict_on_batch runs the compiled inference function: about 30% faster than an eager call
-    return to_uint8(generator.predict_on_batch(x[None])[0])
+    return to_uint8(generator.predict_on_batch(inputs)[0])
 
 
 def _check_array_shape(image: np.ndarray) -> None:

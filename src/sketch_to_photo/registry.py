@@ -25,15 +25,22 @@ CHAMPION = "champion"
 
 
 def keras_signature(model: keras.Model) -> ModelSignature:
-    """Tensor signature of a single-input, single-output model, batch dimension -1."""
+    """Tensor signature of a single-output model, batch dimension -1.
 
-    def spec(tensor: Any) -> TensorSpec:
+    A single input is unnamed; several (a class-aware generator's sketch and category) are
+    named after the model's inputs.
+    """
+
+    def spec(tensor: Any, name: str | None = None) -> TensorSpec:
         shape = tuple(-1 if dim is None else int(dim) for dim in tensor.shape)
-        return TensorSpec(np.dtype(tensor.dtype), shape)
+        return TensorSpec(np.dtype(tensor.dtype), shape, name)
 
-    return ModelSignature(
-        inputs=Schema([spec(model.inputs[0])]), outputs=Schema([spec(model.outputs[0])])
-    )
+    if len(model.inputs) == 1:
+        inputs = Schema([spec(model.inputs[0])])
+    else:
+        names = [tensor.name.split(":")[0] for tensor in model.inputs]
+        inputs = Schema([spec(t, n) for t, n in zip(model.inputs, names, strict=True)])
+    return ModelSignature(inputs=inputs, outputs=Schema([spec(model.outputs[0])]))
 
 
 def log_and_register(
@@ -96,16 +103,31 @@ def promote_if_better(
     *,
     greater_is_better: bool,
     client: MlflowClient | None = None,
+    disqualified: str | None = None,
 ) -> ChampionDecision:
     """Point ``champion`` at ``version`` when it beats the current champion on ``metric``.
 
     The champion's value is read from the run that logged it. The first version always
     becomes champion; a champion whose run lacks the metric is replaced (logged as such).
+    ``disqualified`` says why this version may never be champion (it does not beat a trivial
+    baseline): it is then not promoted, the run warns, and the version is tagged
+    ``champion_eligible=false`` with the reason.
     """
     client = client or MlflowClient()
     current = _champion(client, name)
     previous_value = None
-    if current is None:
+    client.set_model_version_tag(name, str(version), "champion_eligible", str(not disqualified))
+    if disqualified:
+        client.set_model_version_tag(name, str(version), "champion_ineligible_reason", disqualified)
+        logger.warning(
+            "%s v%d is NOT eligible for champion: %s. It stays registered for inspection "
+            "(README: 'When a model is not made champion').",
+            name,
+            version,
+            disqualified,
+        )
+        promoted, reason = False, f"not eligible: {disqualified}"
+    elif current is None:
         promoted, reason = True, "no champion yet"
     elif int(current.version) == version:
         promoted, reason = True, "already champion"
