@@ -27,4 +27,7 @@ CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
     "custom_resolvers": {"project_path": project_path},
+    # An environment (conf/sketchy, conf/cpu_real) overrides parameters key by key; Kedro's
+    # default would replace a whole top-level group, dropping the keys it does not repeat.
+    "merge_strategy": {"parameters": "soft"},
 }
