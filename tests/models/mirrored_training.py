@@ -56,7 +56,7 @@ def train_node(shards: dict, strategy: str, folder: Path) -> dict:
         "sample_dir": str(folder / "samples"), "checkpoint_dir": str(folder / "checkpoints"),
         "backup_dir": str(folder / "backup"),
     }  # fmt: skip
-    generator, summary = train_generator(shards, training)
+    generator, summary = train_generator(shards, {"categories": ["a", "b"]}, training)
     sketches = np.zeros((3, SIZE, SIZE, 3), np.float32)
     return {
         "replicas": summary["strategy"]["replicas"],

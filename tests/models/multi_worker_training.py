@@ -28,7 +28,7 @@ if __name__ == "__main__":
         "sample_dir": str(mine / "samples"), "checkpoint_dir": str(mine / "checkpoints"),
         "backup_dir": str(work / "backup"),  # shared: the node gives non-chiefs their own
     }  # fmt: skip
-    generator, summary = train_generator(shards, training)
+    generator, summary = train_generator(shards, {"categories": ["a", "b"]}, training)
     result = {
         "strategy": summary["strategy"], "g_l1": summary["history"]["g_l1"],
         "kernel": generator.get_layer("down1_conv").get_weights()[0].ravel()[:8].tolist(),

@@ -76,7 +76,9 @@ class SampleGridLogger(keras.callbacks.Callback):
         every_n_epochs: int,
         output_dir: str | os.PathLike,
         artifact_path: str = "samples",
+        categories: np.ndarray | None = None,
     ) -> None:
+        """``categories``: the one-hot categories a class-aware generator also takes."""
         super().__init__()
         sketches = np.asarray(sketches, dtype=np.float32)
         photos = np.asarray(photos, dtype=np.float32)
@@ -91,6 +93,7 @@ class SampleGridLogger(keras.callbacks.Callback):
             raise ValueError(f"every_n_epochs must be at least 1, got {every_n_epochs}")
         self.sketches = sketches
         self.photos = photos
+        self.categories = None if categories is None else np.asarray(categories, np.float32)
         self.every_n_epochs = every_n_epochs
         self.output_dir = Path(output_dir)
         self.artifact_path = artifact_path
@@ -115,7 +118,8 @@ class SampleGridLogger(keras.callbacks.Callback):
         generator = getattr(self.model, "generator", None)
         if generator is None:
             generator = self.model
-        generated = to_uint8(generator(self.sketches, training=False))
+        inputs = self.sketches if self.categories is None else [self.sketches, self.categories]
+        generated = to_uint8(generator(inputs, training=False))
         grid = render_grid(to_uint8(self.sketches), generated, to_uint8(self.photos))
         self.output_dir.mkdir(parents=True, exist_ok=True)
         path = self.output_dir / f"grid_epoch_{epoch + 1:04d}.png"

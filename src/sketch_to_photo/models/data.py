@@ -36,11 +36,13 @@ def pair_dataset(
     seed: int = 0,
     with_labels: bool = False,
     drop_remainder: bool = False,
+    num_classes: int = 0,
 ) -> tf.data.Dataset:
     """Batches of ``(sketches, photos)`` float32 in [-1, 1], shape (B, S, S, 3).
 
     With ``with_labels`` the batches are ``(sketches, labels)`` with int32 category labels (the
-    photos are not read). ``training=False`` keeps the shards' order and applies no shuffling or
+    photos are not read). With ``num_classes > 0`` (a class-aware generator's input) they are
+    ``((sketches, categories), photos)``, the categories one-hot float32 ``(B, num_classes)``. ``training=False`` keeps the shards' order and applies no shuffling or
     augmentation. The dataset is finite with a known cardinality and can be iterated again for
     every epoch of ``model.fit``.
     """
@@ -53,10 +55,17 @@ def pair_dataset(
         )
     n_pairs = count_pairs(paths)
 
+    if with_labels and num_classes:
+        raise ValueError("with_labels and num_classes are exclusive")
     second_key = "labels" if with_labels else "photos"
     image_spec = tf.TensorSpec((None, image_size, image_size, 3), tf.float32)
-    second_spec = tf.TensorSpec((None,), tf.int32) if with_labels else image_spec
-    reader = _ShardReader(image_size=image_size, second_key=second_key, shuffle=training)
+    label_spec = tf.TensorSpec((None,), tf.int32)
+    signature = (image_spec, label_spec if with_labels else image_spec)
+    if num_classes:
+        signature = (*signature, label_spec)
+    reader = _ShardReader(
+        image_size=image_size, second_key=second_key, shuffle=training, labels=num_classes > 0
+    )
 
     shards = tf.data.Dataset.from_tensor_slices(paths)
     if training:
@@ -68,7 +77,7 @@ def pair_dataset(
         shards = shards.map(lambda path: (path, tf.constant(0, tf.int64)))
     pairs = shards.flat_map(
         lambda path, shard_seed: tf.data.Dataset.from_generator(
-            reader, args=(path, shard_seed), output_signature=(image_spec, second_spec)
+            reader, args=(path, shard_seed), output_signature=signature
         )
     ).unbatch()
     pairs = pairs.apply(tf.data.experimental.assert_cardinality(n_pairs))
@@ -82,6 +91,10 @@ def pair_dataset(
             pairs = tf.data.Dataset.zip(pairs, augment_seeds).map(
                 augment, num_parallel_calls=tf.data.AUTOTUNE
             )
+    if num_classes:
+        pairs = pairs.map(
+            lambda sketch, photo, label: ((sketch, tf.one_hot(label, num_classes)), photo)
+        )
     return pairs.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
 
 
@@ -100,15 +113,19 @@ def training_steps_per_epoch(n_pairs: int, batch_size: int, *, drop_remainder: b
 class _ShardReader:
     """Generator factory for ``from_generator``: yields one shard as float32 chunks."""
 
-    def __init__(self, *, image_size: int, second_key: str, shuffle: bool) -> None:
+    def __init__(
+        self, *, image_size: int, second_key: str, shuffle: bool, labels: bool = False
+    ) -> None:
         self.image_size = image_size
         self.second_key = second_key
         self.shuffle = shuffle
+        self.labels = labels  # also yield the labels after the pair
 
     def __call__(self, path: bytes, shard_seed: np.int64) -> Iterator[tuple[np.ndarray, ...]]:
         with np.load(os.fsdecode(path), allow_pickle=False) as npz:
             sketches = npz["sketches"]
             second = npz[self.second_key]
+            labels = npz["labels"] if self.labels else None
         order = np.arange(len(sketches))
         if self.shuffle:
             order = np.random.default_rng(int(shard_seed) & 0x7FFF_FFFF_FFFF_FFFF).permutation(
@@ -121,6 +138,9 @@ class _ShardReader:
                     prepare_images(sketches[index], self.image_size),
                     second[index].astype(np.int32),
                 )
+            elif labels is not None:
+                pair = prepare_pair_arrays(sketches[index], second[index], self.image_size)
+                yield (*pair, labels[index].astype(np.int32))
             else:
                 yield prepare_pair_arrays(sketches[index], second[index], self.image_size)
 
@@ -149,14 +169,12 @@ def _make_augment(
             images = tf.cond(mirrored, lambda: tf.reverse(images, axis=[2]), lambda: images)
         return images
 
-    def augment(
-        example: tuple[tf.Tensor, tf.Tensor], seed: tf.Tensor
-    ) -> tuple[tf.Tensor, tf.Tensor]:
-        sketch, second = example
+    def augment(example: tuple[tf.Tensor, ...], seed: tf.Tensor) -> tuple[tf.Tensor, ...]:
+        sketch, second, *rest = example  # rest: the label of a class-aware pair
         if with_labels:
             return augment_stack(sketch[None], seed)[0], second
         stacked = augment_stack(tf.stack([sketch, second]), seed)
-        return stacked[0], stacked[1]
+        return stacked[0], stacked[1], *rest
 
     return augment
 

@@ -20,6 +20,11 @@ statistics keep up with weights that change all through GAN training.
 
 :class:`Pix2Pix` trains both networks with ``fit()``: one discriminator and one generator
 update per batch, from the same generator pass, each with its own optimizer.
+
+Class-aware (``num_classes > 0``, as in SketchyGAN): the category, a one-hot vector, is a second
+input of both networks. It is broadcast over the image and concatenated to the sketch at the
+input, and concatenated again at the generator's 1x1 bottleneck, so one model can draw an ant
+or an alarm clock from an ambiguous scribble on request.
 """
 
 from __future__ import annotations
@@ -71,19 +76,31 @@ def _downsample(
     return layers.LeakyReLU(0.2, name=f"{name}_lrelu")(x)
 
 
+def _category_input(num_classes: int) -> keras.KerasTensor:
+    return keras.Input((num_classes,), name="category")
+
+
+def _broadcast(category: keras.KerasTensor, size: int, name: str) -> keras.KerasTensor:
+    """A one-hot ``(C,)`` as a ``(size, size, C)`` map, to concatenate with image features."""
+    x = layers.Reshape((1, 1, category.shape[-1]), name=f"{name}_reshape")(category)
+    return layers.UpSampling2D(size, name=f"{name}_broadcast")(x) if size > 1 else x
+
+
 def build_generator(
     image_size: int = 256,
     base_filters: int = 64,
     max_filters: int = 512,
     dropout: float = 0.5,
     normalization: str = "batch",
+    num_classes: int = 0,
     name: str = "generator",
 ) -> keras.Model:
     """U-Net generator: sketch ``(S, S, 3)`` -> photo ``(S, S, 3)``, both in [-1, 1].
 
     ``log2(S)`` encoder blocks halve the size down to 1x1; block ``i`` has
     ``min(base_filters * 2**i, max_filters * base_filters // 64)`` filters. The decoder mirrors
-    them with skip connections; its first three blocks use dropout.
+    them with skip connections; its first three blocks use dropout. ``num_classes > 0`` makes it
+    class-aware: inputs ``[sketch, category one-hot (C,)]``.
     """
     if image_size < 32 or image_size & (image_size - 1):
         raise ValueError(f"image_size must be a power of 2 >= 32, got {image_size}")
@@ -94,12 +111,24 @@ def build_generator(
     cap = max_filters * base_filters // 64
     filters = [min(base_filters * 2**i, cap) for i in range(n_blocks)]
 
-    inputs = keras.Input((image_size, image_size, 3), name="sketch")
-    x = inputs
+    if num_classes < 0:
+        raise ValueError(f"num_classes must be 0 (unconditional) or more, got {num_classes}")
+    sketch = keras.Input((image_size, image_size, 3), name="sketch")
+    x, inputs = sketch, sketch
+    if num_classes:
+        category = _category_input(num_classes)
+        inputs = [sketch, category]
+        x = layers.Concatenate(name="sketch_category")(
+            [sketch, _broadcast(category, image_size, "input_category")]
+        )
     skips = []
     for i, n_filters in enumerate(filters, start=1):
         x = _downsample(x, n_filters, normalization if 1 < i < n_blocks else None, f"down{i}")
         skips.append(x)
+    if num_classes:  # the bottleneck is 1x1: the category joins it directly
+        x = layers.Concatenate(name="bottleneck_category")(
+            [x, _broadcast(category, 1, "bottleneck_category")]
+        )
 
     # Up from the bottleneck, concatenating the encoder output of the same size.
     decoder = zip(filters[-2::-1], skips[-2::-1], strict=True)
@@ -130,9 +159,13 @@ def build_discriminator(
     image_size: int = 256,
     base_filters: int = 64,
     normalization: str = "batch",
+    num_classes: int = 0,
     name: str = "discriminator",
 ) -> keras.Model:
-    """70x70 PatchGAN: ``[sketch, photo]`` -> one logit per patch, ``(S/8 - 2)^2`` of them."""
+    """70x70 PatchGAN: ``[sketch, photo]`` -> one logit per patch, ``(S/8 - 2)^2`` of them.
+
+    Class-aware (``num_classes > 0``): ``[sketch, photo, category one-hot]``.
+    """
     _check_normalization(normalization)
     # Three stride-2 convs ("same") then two 4x4 valid convs after 1-pixel padding.
     patches = -(-image_size // 8) - 2
@@ -141,7 +174,13 @@ def build_discriminator(
 
     sketch = keras.Input((image_size, image_size, 3), name="sketch")
     photo = keras.Input((image_size, image_size, 3), name="photo")
-    x = layers.Concatenate(name="pair")([sketch, photo])
+    inputs = [sketch, photo]
+    stacked = [sketch, photo]
+    if num_classes:
+        category = _category_input(num_classes)
+        inputs.append(category)
+        stacked.append(_broadcast(category, image_size, "category"))
+    x = layers.Concatenate(name="pair")(stacked)
     for i, multiple in enumerate((1, 2, 4), start=1):
         x = _downsample(x, base_filters * multiple, normalization if i > 1 else None, f"down{i}")
     x = layers.ZeroPadding2D(name="pad1")(x)
@@ -159,7 +198,7 @@ def build_discriminator(
     logits = layers.Conv2D(
         1, 4, strides=1, kernel_initializer=_initializer(), dtype="float32", name="logits"
     )(x)
-    return keras.Model([sketch, photo], logits, name=name)
+    return keras.Model(inputs, logits, name=name)
 
 
 def _bce(label: float, logits: tf.Tensor) -> tf.Tensor:
@@ -247,18 +286,30 @@ class Pix2Pix(keras.Model):
             self.perceptual_tracker,
         ]
 
-    def call(self, sketches: tf.Tensor, training: bool = False) -> tf.Tensor:
-        return self.generator(sketches, training=training)
+    def call(self, inputs: Any, training: bool = False) -> tf.Tensor:
+        return self.generator(inputs, training=training)
+
+    @property
+    def class_aware(self) -> bool:
+        return len(self.generator.inputs) == 2
+
+    def _split(self, inputs: Any) -> tuple[tf.Tensor, list[tf.Tensor]]:
+        """The sketches, and what the networks take besides the photo: [] or [category]."""
+        if self.class_aware:
+            sketches, categories = inputs
+            return sketches, [categories]
+        return inputs, []
 
     def _uses_perceptual(self) -> bool:
         return self.perceptual is not None and self.perceptual_weight > 0
 
-    def train_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
-        sketches, photos = data
+    def train_step(self, data: tuple[Any, tf.Tensor]) -> dict[str, tf.Tensor]:
+        inputs, photos = data
+        sketches, condition = self._split(inputs)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fakes = self.generator(sketches, training=True)
-            real_logits = self.discriminator([sketches, photos], training=True)
-            fake_logits = self.discriminator([sketches, fakes], training=True)
+            fakes = self.generator([sketches, *condition] if condition else sketches, training=True)
+            real_logits = self.discriminator([sketches, photos, *condition], training=True)
+            fake_logits = self.discriminator([sketches, fakes, *condition], training=True)
 
             d_loss = 0.5 * (_bce(1.0, real_logits) + _bce(0.0, fake_logits))
             g_gan = _bce(1.0, fake_logits)
@@ -297,9 +348,9 @@ class Pix2Pix(keras.Model):
             return {name: tf.reshape(value, [1]) for name, value in results.items()}
         return results
 
-    def test_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
-        sketches, photos = data
-        fakes = self.generator(sketches, training=False)
+    def test_step(self, data: tuple[Any, tf.Tensor]) -> dict[str, tf.Tensor]:
+        inputs, photos = data
+        fakes = self.generator(inputs, training=False)
         self.l1_tracker.update_state(tf.reduce_mean(tf.abs(tf.cast(photos, "float32") - fakes)))
         if self.perceptual is not None:
             self.perceptual_tracker.update_state(self.perceptual(photos, fakes))

@@ -144,9 +144,13 @@ def resolve_jit_compile(option: Any) -> bool:
 
 
 def build_pix2pix(
-    training: dict[str, Any], strategy: tf.distribute.Strategy | None = None
+    training: dict[str, Any],
+    strategy: tf.distribute.Strategy | None = None,
+    num_classes: int = 0,
 ) -> tuple[Pix2Pix, dict[str, Any]]:
     """The compiled model from the ``training`` parameters, and how it was set up.
+
+    ``num_classes > 0`` builds the class-aware networks (the category is an input of both).
 
     The second value holds ``vgg_weights`` (where VGG's weights came from), ``precision``
     (the dtype policy applied) and ``jit_compile``. Everything with variables (both networks,
@@ -175,9 +179,15 @@ def build_pix2pix(
             normalization = training["normalization"]
             model = Pix2Pix(
                 build_generator(
-                    size, width, dropout=float(training["dropout"]), normalization=normalization
+                    size,
+                    width,
+                    dropout=float(training["dropout"]),
+                    normalization=normalization,
+                    num_classes=num_classes,
                 ),
-                build_discriminator(size, width, normalization=normalization),
+                build_discriminator(
+                    size, width, normalization=normalization, num_classes=num_classes
+                ),
                 perceptual,
             )
             adam = {
@@ -223,9 +233,13 @@ def _log_setup(setup: dict[str, str]) -> None:
 
 
 def train_generator(
-    pair_shards: dict[str, Any], training: dict[str, Any]
+    pair_shards: dict[str, Any], pairs_manifest: dict[str, Any], training: dict[str, Any]
 ) -> tuple[keras.Model, dict[str, Any]]:
-    """Fit pix2pix on the train split (validation split for val_ metrics); return the generator."""
+    """Fit pix2pix on the train split (validation split for val_ metrics); return the generator.
+
+    ``training.class_aware`` makes the category (from the shards' labels, named in the
+    manifest) an input of the generator and the discriminator.
+    """
     # First: MultiWorkerMirroredStrategy must exist before TensorFlow runs anything.
     distribution: TrainingStrategy = make_strategy(str(training.get("strategy", "auto")))
     train_files, validation_files = (
@@ -249,7 +263,9 @@ def train_generator(
             f"{n_train} training pairs make no full batch of {batch_size}; with {replicas} "
             "replicas partial batches are dropped, so lower training.batch_size"
         )
-    model, setup = build_pix2pix(training, distribution.strategy)
+    categories = list(pairs_manifest["categories"])
+    num_classes = len(categories) if bool(training.get("class_aware", False)) else 0
+    model, setup = build_pix2pix(training, distribution.strategy, num_classes)
     if distribution.num_workers > 1:
         # Keras 3 averages a first batch with strategy.reduce to build the model symbolically,
         # which fails on PerReplica values under MultiWorkerMirroredStrategy
@@ -262,7 +278,7 @@ def train_generator(
     }
     if distribution.is_chief:
         _log_setup(tags)
-    data = {"image_size": size, "seed": int(training["seed"])}
+    data = {"image_size": size, "seed": int(training["seed"]), "num_classes": num_classes}
     train_data = pair_dataset(
         train_files,
         training=True,
@@ -295,12 +311,13 @@ def train_generator(
         )
         train_data = train_data.with_options(options)
         validation_data = validation_data.with_options(options) if validation_data else None
-    sample_sketches, sample_photos = next(
+    sample_inputs, sample_photos = next(
         iter(
             validation_data
             or pair_dataset(train_files, training=False, batch_size=batch_size, **data)
         )
     )
+    sample_sketches, sample_categories = sample_inputs if num_classes else (sample_inputs, None)
     n_samples = min(4, len(sample_sketches))
 
     backup_dir = Path(training["backup_dir"])
@@ -323,6 +340,7 @@ def train_generator(
             SampleGridLogger(
                 np.asarray(sample_sketches[:n_samples]), np.asarray(sample_photos[:n_samples]),
                 every_n_epochs=int(training["sample_grid_every"]), output_dir=Path(training["sample_dir"]),
+                categories=None if sample_categories is None else np.asarray(sample_categories[:n_samples]),
             ),
             GeneratorCheckpoint(Path(training["checkpoint_dir"]), int(training["checkpoint_every"])),
         ]  # fmt: skip
@@ -347,6 +365,9 @@ def train_generator(
         "epochs": int(training["epochs"]),
         "resumed_from_epoch": initial_epoch,
         "train_pairs": n_train,
+        "categories": categories,
+        "class_aware": num_classes > 0,
+        "image_size": size,
         "validation_pairs": n_validation,
         "seconds": round(seconds, 1),
         "vgg_weights": setup["vgg_weights"],
