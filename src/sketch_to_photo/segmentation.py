@@ -1,10 +1,16 @@
 """Separate a photo's object from its background with OpenCV GrabCut.
 
-GrabCut is initialised from the object's bounding box when one is known (Sketchy's
-``stats.csv``) and otherwise from a rectangle a small margin inside the image border
-(Sketchy photos are object-centred). The result is the object composited on white plus its
-binary mask. A mask that covers almost nothing or almost everything means GrabCut failed;
-:attr:`SegmentationResult.failed` says so and the caller decides what to do.
+GrabCut is initialised from a box around the object: Sketchy's bounding box (``stats.csv``)
+when known, otherwise the extent of the photo's sketches (:func:`sketch_extent`: Sketchy's
+sketches are traced from memory in the photo's own frame, so their ink outlines where the
+object is), and without either a rectangle a small margin inside the image border (Sketchy
+photos are object-centred). The result is the object composited on white plus its binary mask.
+
+:func:`failure_reason` judges the mask against that box, not only by its area: a mask far
+smaller than the box, or whose own bounding box disagrees with it, is another object (a leaf
+beside the ant), and a mask that fills the whole rectangle separated nothing. The caller
+decides what to do with a failure (:attr:`SegmentationResult.failure_reason`).
+See ``docs/segmentation.md`` for the measurements behind the thresholds.
 
 Two methods (``SegmentationConfig.method``):
 
@@ -23,15 +29,19 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from PIL import Image
 
 BBox = tuple[float, float, float, float]  # x, y, width, height in the photo's pixels
 METHODS = ("full", "fast")
+INITS = ("sketch_extent", "inset")
+# Sketch strokes are black, anti-aliased onto white: a grey level below this is ink.
+INK_LEVEL = 200
 
 
 @dataclass(frozen=True)
@@ -45,14 +55,21 @@ class SegmentationConfig:
     coarse_iterations: int = 3  # fast: GrabCut rounds at coarse_size
     refine_band: int = 6  # fast: pixels (at work_size) either side of the coarse boundary
     seed: int = 0  # OpenCV's random state for GrabCut's k-means, reset for every photo
-    default_margin: float = 0.04  # init rectangle inset (fraction of each side) without a bbox
-    bbox_padding: float = 0.03  # bboxes are grown by this fraction of the image size
-    min_area: float = 0.02  # a mask smaller than this fraction of the image: failed
-    max_area: float = 0.97  # a mask larger than this fraction: failed (nothing separated)
+    init: str = "sketch_extent"  # without a stats.csv bbox: "sketch_extent" or "inset"
+    default_margin: float = 0.04  # init rectangle inset (fraction of each side) without a box
+    bbox_padding: float = 0.03  # boxes are grown by this fraction of the image size
+    box_context: float = 0.15  # around a box, this much more may still turn out to be object
+    min_area: float = 0.02  # without a box: a mask smaller than this fraction of the image fails
+    max_area: float = 0.97  # without a box: a mask larger than this fraction fails
+    min_box_fill: float = 0.03  # with a box: a mask smaller than this fraction of it fails
+    min_box_iou: float = 0.1  # with a box: the mask's bounding box must overlap it this much
+    max_rect_fill: float = 0.97  # a mask covering this much of GrabCut's rectangle: nothing cut
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"segmentation method must be one of {METHODS}, got {self.method!r}")
+        if self.init not in INITS:
+            raise ValueError(f"segmentation init must be one of {INITS}, got {self.init!r}")
         if self.iterations < 1 or self.coarse_iterations < 1:
             raise ValueError(
                 "segmentation iterations and coarse_iterations must be >= 1, "
@@ -70,6 +87,11 @@ class SegmentationConfig:
             raise ValueError(
                 f"need 0 <= min_area < max_area <= 1, got {self.min_area} and {self.max_area}"
             )
+        for name in ("box_context", "min_box_fill", "min_box_iou", "max_rect_fill"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(
+                    f"segmentation {name} must be in [0, 1], got {getattr(self, name)}"
+                )
 
 
 @dataclass(frozen=True)
@@ -77,19 +99,66 @@ class SegmentationResult:
     cutout: np.ndarray  # (H, W, 3) uint8 RGB, background white
     mask: np.ndarray  # (H, W) uint8, 1 = object
     area_fraction: float
-    failed: bool
+    failure_reason: str  # "" when the mask looks right, else one of FAILURE_REASONS
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failure_reason)
+
+
+FAILURE_REASONS = {
+    "too_small": "without a box: the mask covers under min_area of the photo",
+    "too_large": "without a box: the mask covers over max_area of the photo",
+    "small_for_box": "the mask covers under min_box_fill of the box: a sliver or another object",
+    "off_box": "the mask's bounding box overlaps the box under min_box_iou: another object",
+    "fills_rect": "the mask covers over max_rect_fill of GrabCut's rectangle: nothing separated",
+}
+
+
+def ink_box(sketch: np.ndarray) -> BBox | None:
+    """The bounding box of a sketch's strokes in its pixels, or None for a blank sketch."""
+    grey = sketch if sketch.ndim == 2 else cv2.cvtColor(sketch, cv2.COLOR_RGB2GRAY)
+    ys, xs = np.nonzero(grey < INK_LEVEL)
+    if len(xs) == 0:
+        return None
+    return (
+        float(xs.min()),
+        float(ys.min()),
+        float(xs.max() - xs.min() + 1),
+        float(ys.max() - ys.min() + 1),
+    )
+
+
+def sketch_extent(boxes: Sequence[BBox]) -> BBox | None:
+    """Where a photo's sketches put the object: the median of their boxes, edge by edge.
+
+    The median, not the union: one sketch drawn much larger (or a stray stroke) would
+    otherwise widen the box for all, while the typical sketch outlines the object.
+    """
+    if not boxes:
+        return None
+    edges = np.array([(x, y, x + w, y + h) for x, y, w, h in boxes], np.float64)
+    x0, y0, x1, y1 = np.median(edges, axis=0)
+    return float(x0), float(y0), float(x1 - x0), float(y1 - y0)
+
+
+Rect = tuple[int, int, int, int]  # x, y, width, height in whole pixels
 
 
 def init_rectangle(
-    shape: tuple[int, int], bbox: BBox | None, config: SegmentationConfig
-) -> tuple[int, int, int, int]:
-    """GrabCut's initial rectangle (x, y, w, h), always leaving a 1-pixel background border."""
+    shape: tuple[int, int], bbox: BBox | None, config: SegmentationConfig, padding: float = 0.0
+) -> Rect:
+    """GrabCut's probable-object rectangle (x, y, w, h), leaving a 1-pixel background border.
+
+    ``padding`` (a fraction of the image size) grows a box further than ``bbox_padding``.
+    """
     height, width = shape
     if bbox is None:
         mx, my = config.default_margin * width, config.default_margin * height
         x0, y0, x1, y1 = mx, my, width - mx, height - my
     else:
-        pad_x, pad_y = config.bbox_padding * width, config.bbox_padding * height
+        pad_x = (config.bbox_padding + padding) * width
+        pad_y = (config.bbox_padding + padding) * height
         x, y, w, h = bbox
         x0, y0, x1, y1 = x - pad_x, y - pad_y, x + w + pad_x, y + h + pad_y
     # GrabCut needs some definite background outside the rectangle.
@@ -98,6 +167,52 @@ def init_rectangle(
     if x1 - x0 < 2 or y1 - y0 < 2:
         raise ValueError(f"bounding box {bbox} leaves no object area in a {width}x{height} photo")
     return x0, y0, x1 - x0, y1 - y0
+
+
+def _box_iou(a: BBox, b: BBox) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    overlap_w = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
+    overlap_h = max(0.0, min(ay + ah, by + bh) - max(ay, by))
+    overlap = overlap_w * overlap_h
+    return overlap / (aw * ah + bw * bh - overlap)
+
+
+def failure_reason(
+    mask: np.ndarray, bbox: BBox | None, rect: tuple[int, int, int, int], config: SegmentationConfig
+) -> str:
+    """Why the mask is not the object ("" when it looks right).
+
+    ``bbox`` is the box GrabCut started from (None: the inset rectangle) and ``rect`` the
+    rectangle outside which all was background, both in the mask's pixels. With a box, area is judged relative to
+    it, so a small object cut out correctly in a large photo is no failure.
+    """
+    x, y, w, h = rect
+    if mask[y : y + h, x : x + w].mean() > config.max_rect_fill:
+        return "fills_rect"
+    if not mask.any():
+        return "too_small" if bbox is None else "small_for_box"
+    if bbox is None:
+        area = mask.mean()
+        return (
+            "too_small" if area < config.min_area else "too_large" if area > config.max_area else ""
+        )
+    height, width = mask.shape
+    bx, by, bw, bh = bbox
+    # The box may reach past the photo's border: judge the part inside it.
+    box = (
+        max(0.0, bx),
+        max(0.0, by),
+        min(width, bx + bw) - max(0.0, bx),
+        min(height, by + bh) - max(0.0, by),
+    )
+    if mask.sum() < config.min_box_fill * box[2] * box[3]:
+        return "small_for_box"
+    ys, xs = np.nonzero(mask)
+    mask_box = (xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1)
+    if _box_iou(mask_box, box) < config.min_box_iou:
+        return "off_box"
+    return ""
 
 
 def clean_mask(mask: np.ndarray) -> np.ndarray:
@@ -133,19 +248,39 @@ def _foreground(grabcut_mask: np.ndarray) -> np.ndarray:
     return ((grabcut_mask == cv2.GC_FGD) | (grabcut_mask == cv2.GC_PR_FGD)).astype(np.uint8)
 
 
-def _grabcut_rect(
-    work: np.ndarray, rect: tuple[int, int, int, int], iterations: int, seed: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """GrabCut from a rectangle: the label mask and the background/foreground colour models."""
+def _rects(
+    shape: tuple[int, int], bbox: BBox | None, config: SegmentationConfig
+) -> tuple[Rect, Rect]:
+    """The probable-object rectangle and the outer one beyond which all is background.
+
+    Sketches drawn from memory are often smaller than the object or shifted (an alarm clock
+    drawn as its face): the ring of ``box_context`` around the box starts as probable
+    background that GrabCut may still give to the object, where a plain rectangle would cut
+    the object at the box's edge.
+    """
+    inner = init_rectangle(shape, bbox, config)
+    return inner, (
+        inner if bbox is None else init_rectangle(shape, bbox, config, config.box_context)
+    )
+
+
+def _grabcut_rects(
+    work: np.ndarray, inner: Rect, outer: Rect, iterations: int, seed: int
+) -> np.ndarray:
+    """GrabCut's labels, started from probable object in ``inner`` and probable background
+    in the rest of ``outer`` (with ``inner == outer``, exactly GrabCut's rectangle mode)."""
     cv2.setRNGSeed(seed)
-    grabcut_mask = np.zeros(work.shape[:2], np.uint8)
+    labels = np.full(work.shape[:2], cv2.GC_BGD, np.uint8)
+    for rect, label in ((outer, cv2.GC_PR_BGD), (inner, cv2.GC_PR_FGD)):
+        x, y, w, h = rect
+        labels[y : y + h, x : x + w] = label
     background_model = np.zeros((1, 65), np.float64)
     foreground_model = np.zeros((1, 65), np.float64)
     cv2.grabCut(
-        cv2.cvtColor(work, cv2.COLOR_RGB2BGR), grabcut_mask, rect,
-        background_model, foreground_model, iterations, cv2.GC_INIT_WITH_RECT,
+        cv2.cvtColor(work, cv2.COLOR_RGB2BGR), labels, None,
+        background_model, foreground_model, iterations, cv2.GC_INIT_WITH_MASK,
     )  # fmt: skip
-    return grabcut_mask, background_model, foreground_model
+    return labels
 
 
 def _band_labels(coarse: np.ndarray, rect: tuple[int, int, int, int], band: int) -> np.ndarray:
@@ -167,9 +302,11 @@ def _fast_mask(work: np.ndarray, work_bbox: BBox | None, config: SegmentationCon
     """Coarse GrabCut, then one round at work size on the band around its boundary."""
     coarse_work, coarse_scale = _resized(work, min(config.coarse_size, config.work_size))
     coarse_bbox = None if work_bbox is None else tuple(v * coarse_scale for v in work_bbox)
-    coarse_rect = init_rectangle(coarse_work.shape[:2], coarse_bbox, config)
-    coarse_labels, _, _ = _grabcut_rect(
-        coarse_work, coarse_rect, config.coarse_iterations, config.seed
+    coarse_labels = _grabcut_rects(
+        coarse_work,
+        *_rects(coarse_work.shape[:2], coarse_bbox, config),
+        config.coarse_iterations,
+        config.seed,
     )
     height, width = work.shape[:2]
     # Bilinear on the 0/1 mask then a 0.5 threshold: a smoother edge than nearest-neighbour.
@@ -178,9 +315,7 @@ def _fast_mask(work: np.ndarray, work_bbox: BBox | None, config: SegmentationCon
         interpolation=cv2.INTER_LINEAR,
     )  # fmt: skip
     coarse = (coarse >= 0.5).astype(np.uint8)
-    labels = _band_labels(
-        coarse, init_rectangle(work.shape[:2], work_bbox, config), config.refine_band
-    )
+    labels = _band_labels(coarse, _rects(work.shape[:2], work_bbox, config)[1], config.refine_band)
     undecided = (labels == cv2.GC_PR_FGD) | (labels == cv2.GC_PR_BGD)
     has_foreground = ((labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)).any()
     if not undecided.any() or not has_foreground:
@@ -205,24 +340,33 @@ def segment_object(
     height, width = photo.shape[:2]
     work, scale = _resized(photo, config.work_size)
     work_bbox = None if bbox is None else tuple(v * scale for v in bbox)
+    inner, outer = _rects(work.shape[:2], work_bbox, config)
     if config.method == "fast":
-        mask = _fast_mask(work, work_bbox, config)
+        work_mask = clean_mask(_fast_mask(work, work_bbox, config))
     else:
-        rect = init_rectangle(work.shape[:2], work_bbox, config)
-        mask = _foreground(_grabcut_rect(work, rect, config.iterations, config.seed)[0])
-    mask = clean_mask(mask)
+        work_mask = clean_mask(
+            _foreground(_grabcut_rects(work, inner, outer, config.iterations, config.seed))
+        )
+    reason = failure_reason(work_mask, work_bbox, outer, config)
+    mask = work_mask
     if scale < 1.0:
-        mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST)
-
-    area = float(mask.mean())
-    failed = not config.min_area <= area <= config.max_area
-    return SegmentationResult(composite_on_white(photo, mask), mask, area, failed)
+        mask = cv2.resize(work_mask, (width, height), interpolation=cv2.INTER_NEAREST)
+    return SegmentationResult(composite_on_white(photo, mask), mask, float(mask.mean()), reason)
 
 
 def read_rgb(path: str | os.PathLike[str]) -> np.ndarray | None:
-    """An image file as RGB uint8, or None when it is missing, unreadable or corrupt."""
-    image = cv2.imread(os.fspath(path), cv2.IMREAD_COLOR)
-    return None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    """An image file as RGB uint8, or None when it is missing, unreadable, truncated or corrupt.
+
+    Decoded by Pillow, which raises on a truncated file (``ImageFile.LOAD_TRUNCATED_IMAGES``
+    is False by default): OpenCV's ``imread`` returns a JPEG cut to a third of its bytes as
+    a whole image with its lower part grey, which would then be trained on as a photo.
+    """
+    try:
+        with Image.open(os.fspath(path)) as image:
+            image.load()
+            return np.array(image.convert("RGB"))
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return None
 
 
 def _segment_file(task: tuple[str, BBox | None, SegmentationConfig]) -> SegmentationResult | None:

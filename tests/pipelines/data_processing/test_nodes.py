@@ -105,6 +105,41 @@ def test_photo_index_has_testset_flags_and_bboxes_from_stats(synthetic_tree):
     assert bbox.notna().all().all()
     assert ((bbox >= 0) & (bbox <= 1)).all().all()
     assert set(photos["photo_id"]) == set(sketches["photo_id"])
+    extent = photos.loc[
+        photos["has_valid_sketch"], ["sketch_x", "sketch_y", "sketch_width", "sketch_height"]
+    ]
+    assert extent.notna().all().all()
+    assert ((extent >= 0) & (extent <= 1)).all().all()
+    # The synthetic sketches trace the object, so their extent lies near its bbox.
+    centre = lambda x, w: x + w / 2  # noqa: E731
+    assert (
+        abs(
+            centre(photos["sketch_x"], photos["sketch_width"])
+            - centre(photos["bbox_x"], photos["bbox_width"])
+        )
+        < 0.15
+    ).mean() > 0.9
+
+
+def test_grabcut_starts_from_bbox_then_sketch_extent_then_inset(synthetic_tree):
+    _, photos = _indexed(synthetic_tree)
+    photos = photos[photos["category"] == CATEGORIES[0]]
+    no_bbox = photos.assign(bbox_x=np.nan)
+    starts = {}
+    for name, table, init in [
+        ("bbox", photos, "sketch_extent"),
+        ("sketch", no_bbox, "sketch_extent"),
+        ("inset", no_bbox, "inset"),
+    ]:
+        params = {**SEGMENTATION, "grabcut": {**SEGMENTATION["grabcut"], "init": init}}
+        (shard,) = [make() for make in segment_photos(table, _raw(synthetic_tree), params).values()]
+        starts[name] = set(shard["init"])
+        assert len(shard["failure_reason"]) == len(shard["photo_ids"])
+        assert np.array_equal(shard["segmentation_failed"], shard["failure_reason"] != "")
+        assert np.isnan(shard["init_box"]).all(axis=1).tolist() == [
+            init == "inset" and name != "bbox"
+        ] * len(shard["photo_ids"])
+    assert starts == {"bbox": {"bbox"}, "sketch": {"sketch_extent"}, "inset": {"inset"}}
 
 
 def test_split_is_by_photo_seeded_and_keeps_testset_in_test(synthetic_tree):
@@ -165,6 +200,9 @@ def test_shards_hold_valid_pairs_with_documented_keys(synthetic_tree):
         _raw(synthetic_tree),
         INDEX,
     )
+    segmentation = counts["segmentation"]
+    assert sum(segmentation["init"].values()) == segmentation["photos"]
+    assert sum(segmentation["failure_reasons"].values()) == segmentation["failed"]
     totals = counts["totals"]
     assert totals["sketches_seen"] == len(sketches)
     assert totals["dropped_invalid"] == (sketches["invalid"] != "").sum()
@@ -187,7 +225,9 @@ def test_unreadable_images_are_skipped_counted_and_reported(writable_synthetic_t
     bad_sketch = valid.iloc[0]
     (root / bad_sketch["sketch_path"]).write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     other_photo = valid[valid["photo_id"] != bad_sketch["photo_id"]].iloc[0]
-    (root / other_photo["photo_path"]).write_bytes(b"")
+    # Truncated to a third: OpenCV would decode it with its lower part grey.
+    photo_file = root / other_photo["photo_path"]
+    photo_file.write_bytes(photo_file.read_bytes()[: photo_file.stat().st_size // 3])
     lost_with_photo = valid[valid["photo_id"] == other_photo["photo_id"]]
     built, segmented, sketches, splits = _run_to_shards(root)
     dropped = {str(i) for s in built.values() for i in s["dropped_unreadable_ids"]}

@@ -18,15 +18,20 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from tqdm.auto import tqdm
 
 from sketch_to_photo.datasets import LazyNpz
 from sketch_to_photo.pairs import SPLITS, shard_name, split_and_category
 from sketch_to_photo.segmentation import (
+    FAILURE_REASONS,
+    BBox,
     SegmentationConfig,
+    ink_box,
     read_rgb,
     resolve_workers,
     segment_files,
+    sketch_extent,
 )
 from sketch_to_photo.sketchy import layout
 
@@ -175,10 +180,38 @@ def _read_bboxes(info: Path) -> dict[str, tuple[float, float, float, float, floa
     return {str(row[0]): tuple(float(v) for v in row[1:]) for row in stats.itertuples(index=False)}
 
 
-def index_photos(sketches: pd.DataFrame, sketchy_raw: dict[str, Any]) -> pd.DataFrame:
-    """One row per photo that has a sketch, with Sketchy's test flag and bbox if known.
+def _sketch_extents(root: Path, sketches: pd.DataFrame) -> dict[tuple[str, str], BBox]:
+    """Per (category, photo id): the extent of its valid sketches, in fractions of the frame.
 
-    The bbox (from ``stats.csv``, only for ``tx_000000000000``) is in fractions of the photo.
+    Only ``tx_000000000000`` sketches are drawn in their photo's frame (both scaled the same
+    way); the other folders re-centre or crop. Unreadable and blank sketches are left out.
+    """
+    in_frame = sketches[
+        (sketches["invalid"] == "")
+        & (sketches["augmentation"] == layout.DEFAULT_AUGMENTATION)
+        & (sketches["photo_augmentation"] == layout.DEFAULT_AUGMENTATION)
+    ]
+    extents = {}
+    for (category, photo_id), group in in_frame.groupby(["category", "photo_id"], sort=False):
+        boxes = []
+        for path in group["sketch_path"]:
+            sketch = read_rgb(root / path)
+            box = None if sketch is None else ink_box(sketch)
+            if box is not None:
+                height, width = sketch.shape[:2]
+                boxes.append((box[0] / width, box[1] / height, box[2] / width, box[3] / height))
+        extent = sketch_extent(boxes)
+        if extent is not None:
+            extents[(category, photo_id)] = extent
+    return extents
+
+
+def index_photos(sketches: pd.DataFrame, sketchy_raw: dict[str, Any]) -> pd.DataFrame:
+    """One row per photo that has a sketch, with Sketchy's test flag and boxes if known.
+
+    Both boxes are in fractions of the photo: ``bbox_*`` from ``stats.csv`` (only for
+    ``tx_000000000000``), ``sketch_*`` the extent of the photo's valid sketches drawn in its
+    frame, which initialises GrabCut when there is no bbox (``segmentation.grabcut.init``).
 
     ``has_valid_sketch`` marks the photos worth segmenting; the others still get a split so
     that every sketch, invalid ones included, is counted under its photo's split.
@@ -205,41 +238,58 @@ def index_photos(sketches: pd.DataFrame, sketchy_raw: dict[str, Any]) -> pd.Data
             # tx_000000000000 photos are the originals scaled (non-uniformly) to a square, so
             # the bbox as fractions of the original's size holds for the rendered photo too.
             photos.loc[i, bbox_columns] = [x / width, y / height, w / width, h / height]
+    extents = _sketch_extents(root, sketches)
+    sketch_columns = ["sketch_x", "sketch_y", "sketch_width", "sketch_height"]
+    photos[sketch_columns] = [
+        extents.get((category, photo_id), (np.nan,) * 4)
+        if augmentation == layout.DEFAULT_AUGMENTATION
+        else (np.nan,) * 4
+        for augmentation, category, photo_id in zip(
+            photos["photo_augmentation"], photos["category"], photos["photo_id"], strict=True
+        )
+    ]
     logger.info(
-        "%d photos with sketches, %d with a valid one (%d in testset.txt, %d with a bbox, %d missing)",
+        "%d photos with sketches, %d with a valid one (%d in testset.txt, %d with a bbox, "
+        "%d with a sketch extent, %d missing)",
         len(photos), photos["has_valid_sketch"].sum(), photos["in_testset"].sum(),
-        photos["bbox_x"].notna().sum(), (~photos["exists"]).sum(),
+        photos["bbox_x"].notna().sum(), photos["sketch_x"].notna().sum(), (~photos["exists"]).sum(),
     )  # fmt: skip
     return photos
+
+
+def _init_box(row: Any, init: str) -> tuple[str, BBox | None]:
+    """Where GrabCut starts for a photo-index row: its bbox, its sketch extent or the inset."""
+    if not np.isnan(row.bbox_x):
+        return "bbox", (row.bbox_x, row.bbox_y, row.bbox_width, row.bbox_height)
+    if init == "sketch_extent" and not np.isnan(row.sketch_x):
+        return "sketch_extent", (row.sketch_x, row.sketch_y, row.sketch_width, row.sketch_height)
+    return "inset", None
 
 
 def _segment_group(
     root: Path, group: pd.DataFrame, config: SegmentationConfig, workers: int, label: str
 ) -> dict[str, np.ndarray]:
-    tasks = []
-    for row in group.itertuples(index=False):
-        bbox = (
-            None
-            if np.isnan(row.bbox_x)
-            else (row.bbox_x, row.bbox_y, row.bbox_width, row.bbox_height)
-        )
-        tasks.append((root / row.photo_path, bbox))
+    starts = [_init_box(row, config.init) for row in group.itertuples(index=False)]
+    tasks = [(root / path, box) for path, (_, box) in zip(group["photo_path"], starts, strict=True)]
     results = tqdm(
         segment_files(tasks, config, workers),
         total=len(tasks),
         desc=f"segment {label}",
         unit="photo",
     )
-    ids, cutouts, masks, failed, areas, unreadable = [], [], [], [], [], []
-    for photo_id, result in zip(group["photo_id"], results, strict=True):
+    ids, cutouts, masks, reasons, areas, unreadable = [], [], [], [], [], []
+    inits, boxes = [], []
+    for photo_id, (init, box), result in zip(group["photo_id"], starts, results, strict=True):
         if result is None:
             unreadable.append(photo_id)
             continue
         ids.append(photo_id)
         cutouts.append(result.cutout)
         masks.append(result.mask)
-        failed.append(result.failed)
+        reasons.append(result.failure_reason)
         areas.append(result.area_fraction)
+        inits.append(init)
+        boxes.append((np.nan,) * 4 if box is None else box)
     if unreadable:
         logger.warning(
             "%s: %d photo(s) missing or unreadable: %s",
@@ -247,13 +297,20 @@ def _segment_group(
             len(unreadable),
             ", ".join(unreadable),
         )
+    failures = pd.Series([r for r in reasons if r], dtype=object).value_counts().to_dict()
+    logger.info(
+        "%s: %d of %d segmentations failed %s", label, sum(failures.values()), len(ids), failures
+    )
     size = cutouts[0].shape[:2] if cutouts else (256, 256)
     return {
         "photo_ids": np.array(ids, dtype=np.str_),
         "photos": np.stack(cutouts) if cutouts else np.zeros((0, *size, 3), np.uint8),
         "masks": np.stack(masks) if masks else np.zeros((0, *size), np.uint8),
-        "segmentation_failed": np.array(failed, dtype=bool),
+        "segmentation_failed": np.array([bool(r) for r in reasons], dtype=bool),
+        "failure_reason": np.array(reasons, dtype=np.str_),  # "" or a key of FAILURE_REASONS
         "mask_area": np.array(areas, dtype=np.float32),
+        "init": np.array(inits, dtype=np.str_),  # bbox, sketch_extent or inset
+        "init_box": np.array(boxes, dtype=np.float32).reshape(-1, 4),  # fractions; NaN: inset
         "unreadable_photo_ids": np.array(unreadable, dtype=np.str_),
     }
 
@@ -284,11 +341,12 @@ def plot_segmentation_grid(
     sketchy_raw: dict[str, Any],
     reporting: dict[str, Any],
 ) -> Figure:
-    """Before/after figure: photo | mask | cut-out, a few per category plus any failures."""
+    """Before/after figure: photo (GrabCut's box in blue) | mask | cut-out, a few per
+    category plus any failures, captioned with the failure reason."""
     root = _sketchy_root(sketchy_raw)
     per_shard, max_failed = reporting["grid_photos_per_category"], reporting["grid_max_failed"]
     paths = photos.set_index(["photo_augmentation", "category", "photo_id"])["photo_path"]
-    rows: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, bool, float]] = []
+    rows: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, str, float, np.ndarray]] = []
     failed_rows = []
     for segmented_name, load in segmented_photos.items():
         shard = load()
@@ -298,6 +356,7 @@ def plot_segmentation_grid(
         if not wanted:
             continue
         cutouts, masks = shard["photos"], shard["masks"]
+        reasons, boxes = shard["failure_reason"], shard["init_box"]
         augmentation, category = segmented_name.split("/", 1)
         for i in wanted:
             original = read_rgb(root / paths[(augmentation, category, ids[i])])
@@ -306,8 +365,9 @@ def plot_segmentation_grid(
                 original,
                 masks[i],
                 cutouts[i],
-                bool(failed[i]),
+                str(reasons[i]),
                 float(areas[i]),
+                boxes[i],
             )
             (failed_rows if i not in chosen else rows).append(row)
     rows += failed_rows[:max_failed]
@@ -316,15 +376,23 @@ def plot_segmentation_grid(
         figure.text(0.5, 0.5, "no photos were segmented", ha="center")
         return figure
     axes = figure.subplots(len(rows), 3, squeeze=False)
-    for r, (title, original, mask, cutout, failed, area) in enumerate(rows):
+    for r, (title, original, mask, cutout, reason, area, box) in enumerate(rows):
         panels = (original, mask * 255, cutout)
-        names = ("photo", f"mask ({area:.0%})", "fallback: kept photo" if failed else "cut-out")
+        names = (
+            "photo",
+            f"mask ({area:.0%}){': ' + reason if reason else ''}",
+            "fallback: kept photo" if reason else "cut-out",
+        )
         for c, (image, name) in enumerate(zip(panels, names, strict=True)):
             ax = axes[r][c]
             ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(name, fontsize=9, color="red" if failed else "black")
+            ax.set_title(name, fontsize=9, color="red" if reason else "black")
+        if not np.isnan(box).any():
+            height, width = original.shape[:2]
+            x, y, w, h = box * (width, height, width, height)
+            axes[r][0].add_patch(Rectangle((x, y), w, h, fill=False, edgecolor="blue", lw=1))
         axes[r][0].set_ylabel(title, fontsize=8)
     return figure
 
@@ -557,12 +625,22 @@ def summarise_pairs(
             for key, value in entry.items():
                 totals[key] += value
                 per_split[name][key] += value
-    segmentation = {"photos": 0, "failed": 0, "unreadable": 0}
+    segmentation: dict[str, Any] = {
+        "photos": 0,
+        "failed": 0,
+        "unreadable": 0,
+        "failure_reasons": dict.fromkeys(FAILURE_REASONS, 0),
+        "init": {},  # photos per GrabCut start: bbox, sketch_extent, inset
+    }
     for load in segmented_photos.values():
         shard = load()
         segmentation["photos"] += len(shard["photo_ids"])
         segmentation["failed"] += int(shard["segmentation_failed"].sum())
         segmentation["unreadable"] += len(shard["unreadable_photo_ids"])
+        for reason in shard["failure_reason"][shard["segmentation_failed"]]:
+            segmentation["failure_reasons"][str(reason)] += 1
+        for init in shard["init"]:
+            segmentation["init"][str(init)] = segmentation["init"].get(str(init), 0) + 1
     manifest = {
         "source": sketchy_raw.get("source"),
         "root": str(sketchy_raw["root"]),
