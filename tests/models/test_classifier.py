@@ -1,4 +1,4 @@
-"""The VGG16 sketch classifier: structure, .keras round trip, learning a toy task."""
+"""The sketch classifiers (VGG16 and the small CNN): structure, .keras round trip, learning."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from sketch_to_photo.models import VggWeights, build_sketch_classifier
+from sketch_to_photo.models.classifier import build_small_classifier
 
 # Keras' weight saving under NumPy 2 (not this code).
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -88,3 +89,38 @@ def test_learns_circles_from_squares() -> None:
     _, held_out_accuracy = model.evaluate(held_out, held_out_labels, verbose=0)
     assert accuracy >= 0.85
     assert held_out_accuracy >= 0.65  # chance is 0.5
+
+
+def test_small_classifier_shapes_and_augmentation_layers() -> None:
+    model = build_small_classifier(5, 48, widths=(8, 16, 32))
+    assert model.input_shape == (None, 48, 48, 3)
+    assert model.output_shape == (None, 5)
+    assert model.get_layer("block3_pool").output.shape == (None, 6, 6, 32)
+    assert {"random_flip", "random_shift", "random_zoom", "random_rotation"} <= {
+        layer.name for layer in model.layers
+    }
+    plain = build_small_classifier(5, 48, widths=(8, 16, 32), augment=False)
+    assert not any(layer.name.startswith("random_") for layer in plain.layers)
+    assert plain.count_params() == model.count_params()  # augmentation has no weights
+    probabilities = model(circles_and_squares(2, 48, seed=0)[0])
+    assert probabilities.dtype == "float32"
+    np.testing.assert_allclose(probabilities.numpy().sum(axis=1), 1.0, rtol=1e-5)
+    with pytest.raises(ValueError, match="too small"):
+        build_small_classifier(3, 8, widths=(8, 16, 32, 64))
+    with pytest.raises(ValueError, match="num_classes"):
+        build_small_classifier(1, 32)
+
+
+def test_small_classifier_augments_only_while_training() -> None:
+    keras.utils.set_random_seed(0)
+    model = build_small_classifier(2, SIZE, widths=(8, 16), dropout=0.0)
+    sketches, _ = circles_and_squares(4, SIZE, seed=2)
+    first, second = model(sketches, training=False), model(sketches, training=False)
+    np.testing.assert_array_equal(first.numpy(), second.numpy())
+    np.testing.assert_array_equal(model.predict(sketches, verbose=0), first.numpy())
+    # In training mode the random layers move the strokes (batch norm alone is deterministic).
+    augmented = model.get_layer("random_rotation").output
+    probe = keras.Model(model.input, augmented)
+    moved = probe(sketches, training=True).numpy()
+    assert np.abs(moved - sketches).max() > 0.5
+    np.testing.assert_array_equal(probe(sketches, training=False).numpy(), sketches)

@@ -1,4 +1,4 @@
-"""sketch_classifier: train-split sketches -> VGG16 classifier -> test accuracy -> registry."""
+"""sketch_classifier: train-split sketches -> classifier (VGG16 or small CNN) -> test accuracy -> registry."""
 
 from kedro.pipeline import Node, Pipeline
 
