@@ -1,0 +1,229 @@
+"""Generator recipes side by side on the same real pairs: ``python -m sketch_to_photo.experiments``.
+
+Each variant is the ``training`` parameters of a configuration environment (``--env``, default
+``cpu_real``) with a few keys changed. It is trained with the project's training node on the
+pair shards that ``kedro run --env <env> --pipelines data_processing`` wrote, then judged on the
+test split: L1 and SSIM against the real photos, and category faithfulness (the share of
+generated photos that a photo classifier trained on the real train photos puts in the sketch's
+category; :mod:`sketch_to_photo.models.faithfulness`), next to the real test photos and the
+constant mean photo. One JSON line per variant is appended to ``--out`` and a result grid
+(sketch | generated | real) is saved beside it, so the table in docs/model_experiments.md can
+be remade and its pictures looked at.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+from kedro.framework.project import configure_project
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+from PIL import Image
+
+from sketch_to_photo.inference import generator_inputs, prepare_images, to_uint8
+from sketch_to_photo.metrics import per_image_metrics
+from sketch_to_photo.models.callbacks import render_grid
+from sketch_to_photo.models.data import pair_dataset
+from sketch_to_photo.models.faithfulness import (
+    JudgeSettings,
+    accuracy_by_category,
+    judge_predictions,
+    train_judge,
+)
+from sketch_to_photo.pipelines.training.nodes import train_generator
+
+logger = logging.getLogger(__name__)
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "base": {},  # the environment's settings as they are
+    "no_perceptual": {"perceptual": {"weight": 0.0}},
+    "instance_norm": {"normalization": "instance"},
+    "instance_no_perceptual": {"normalization": "instance", "perceptual": {"weight": 0.0}},
+    "class_aware": {"class_aware": True},
+    "class_aware_no_perceptual": {"class_aware": True, "perceptual": {"weight": 0.0}},
+    "class_aware_instance_no_perceptual": {
+        "class_aware": True,
+        "normalization": "instance",
+        "perceptual": {"weight": 0.0},
+    },
+}
+
+
+def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _set_path(target: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, last = dotted.split(".")
+    for key in parents:
+        target = target.setdefault(key, {})
+    target[last] = value
+
+
+def _load_parameters(project: Path, env: str) -> dict[str, Any]:
+    metadata = bootstrap_project(project)
+    configure_project(metadata.package_name)
+    with KedroSession.create(project_path=project, env=env) as session:
+        return session.load_context().params
+
+
+def _shards(project: Path, split: str) -> list[Path]:
+    return sorted((project / "data/05_model_input/pairs" / split).glob("*.npz"))
+
+
+def _unique_photos(files: list[Path], size: int) -> tuple[np.ndarray, np.ndarray]:
+    photos, labels, seen = [], [], set()
+    for path in files:
+        with np.load(path) as npz:
+            for i, photo_id in enumerate(npz["photo_ids"]):
+                if str(photo_id) not in seen:
+                    seen.add(str(photo_id))
+                    photos.append(npz["photos"][i])
+                    labels.append(int(npz["labels"][i]))
+    return prepare_images(np.stack(photos), size), np.asarray(labels)
+
+
+def _test_arrays(files: list[Path], size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    sketches, photos, labels = [], [], []
+    for path in files:
+        for s, p in pair_dataset([path], image_size=size, batch_size=256, training=False):
+            sketches.append(s.numpy())
+            photos.append(p.numpy())
+        with np.load(path) as npz:
+            labels.append(npz["labels"].astype(np.int64))
+    return np.concatenate(sketches), np.concatenate(photos), np.concatenate(labels)
+
+
+def run_variant(
+    name: str,
+    training: dict[str, Any],
+    categories: list[str],
+    project: Path,
+    judge: keras.Model,
+    out: Path,
+) -> dict[str, Any]:
+    """Train one variant with the training node and judge it on the test split."""
+
+    class _Shard:
+        def __init__(self, path: Path) -> None:
+            self.path = path
+
+    pair_shards = {
+        f"{split}/{path.stem}": (lambda p=path: _Shard(p))
+        for split in ("train", "validation", "test")
+        for path in _shards(project, split)
+    }
+    with tempfile.TemporaryDirectory() as work:
+        training = _merge(
+            training,
+            {
+                "sample_dir": f"{work}/samples",
+                "checkpoint_dir": f"{work}/checkpoints",
+                "backup_dir": f"{work}/backup",
+                "checkpoint_every": 0,
+            },
+        )
+        started = time.perf_counter()
+        generator, summary = train_generator(pair_shards, {"categories": categories}, training)
+        seconds = time.perf_counter() - started
+    size = int(training["image_size"])
+    sketches, photos, labels = _test_arrays(_shards(project, "test"), size)
+    generated = np.asarray(
+        generator.predict(generator_inputs(generator, sketches, labels), batch_size=64, verbose=0)
+    )
+    train_photos, _ = _unique_photos(_shards(project, "train"), size)
+    mean_photo = np.broadcast_to(train_photos.mean(axis=0), photos.shape)
+    row: dict[str, Any] = {"variant": name, "seconds": round(seconds, 1)}
+    for system, images in (("model", generated), ("mean_photo", mean_photo), ("real", photos)):
+        faith = accuracy_by_category(judge_predictions(judge, images), labels, categories)
+        row[f"{system}_faithfulness"] = round(faith["accuracy"], 3)
+        row[f"{system}_faithfulness_per_category"] = faith["per_category"]
+        if system != "real":
+            metrics = per_image_metrics(images, photos)
+            row[f"{system}_l1"] = round(float(np.mean(metrics["l1"])), 4)
+            row[f"{system}_ssim"] = round(float(np.mean(metrics["ssim"])), 4)
+    row["train_pairs"] = summary["train_pairs"]
+    row["epochs"] = summary["epochs"]
+    row["final_g_l1"] = round(summary["history"]["g_l1"][-1], 4)
+    row["final_val_l1"] = round(summary["history"].get("val_l1", [float("nan")])[-1], 4)
+    shown = np.concatenate([np.flatnonzero(labels == c)[:: max(1, (labels == c).sum() // 4)][:4]
+                            for c in range(len(categories))])  # fmt: skip
+    grid = render_grid(
+        to_uint8(sketches[shown]), to_uint8(generated[shown]), to_uint8(photos[shown])
+    )
+    Image.fromarray(grid).save(out.with_name(f"{out.stem}_{name}.png"))
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("variants", nargs="+", help=f"names from {sorted(VARIANTS)}")
+    parser.add_argument("--env", default="cpu_real")
+    parser.add_argument("--project", type=Path, default=Path.cwd())
+    parser.add_argument("--out", type=Path, default=Path("data/08_reporting/experiments.jsonl"))
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="training parameter for every variant, e.g. --set epochs=20",
+    )  # fmt: skip
+    parser.add_argument("--judge-epochs", type=int, default=60)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    unknown = [v for v in args.variants if v not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variant(s) {unknown}; known: {sorted(VARIANTS)}")
+    params = _load_parameters(args.project.resolve(), args.env)
+    training = copy.deepcopy(params["training"])
+    for item in args.set:
+        key, _, value = item.partition("=")
+        _set_path(training, key, _parse_value(value))
+    manifest = json.loads(
+        (args.project / "data/05_model_input/pairs_manifest.json").read_text(encoding="utf-8")
+    )
+    categories = list(manifest["categories"])
+    settings = JudgeSettings(image_size=64, epochs=args.judge_epochs)
+    photos, labels = _unique_photos(_shards(args.project, "train"), settings.image_size)
+    # The same judge for every variant (and every later call on the same shards): cached.
+    judge_file = args.out.with_name(f"{args.out.stem}_judge_{args.judge_epochs}.keras")
+    if judge_file.is_file():
+        judge = keras.saving.load_model(judge_file)
+    else:
+        judge = train_judge(photos, labels, len(categories), settings)
+        judge_file.parent.mkdir(parents=True, exist_ok=True)
+        judge.save(judge_file)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    for name in args.variants:
+        row = run_variant(
+            name, _merge(training, VARIANTS[name]), categories, args.project, judge, args.out
+        )
+        row["settings"] = {**VARIANTS[name], **dict(i.partition("=")[::2] for i in args.set)}
+        print(json.dumps(row), flush=True)  # noqa: T201
+        with args.out.open("a", encoding="utf-8") as file:
+            file.write(json.dumps(row) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
