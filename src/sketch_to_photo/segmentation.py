@@ -100,6 +100,7 @@ class SegmentationResult:
     mask: np.ndarray  # (H, W) uint8, 1 = object
     area_fraction: float
     failure_reason: str  # "" when the mask looks right, else one of FAILURE_REASONS
+    inset_retry: bool = False  # the box's cut failed; this one is from the inset rectangle
 
     @property
     def failed(self) -> bool:
@@ -340,18 +341,33 @@ def segment_object(
     height, width = photo.shape[:2]
     work, scale = _resized(photo, config.work_size)
     work_bbox = None if bbox is None else tuple(v * scale for v in bbox)
-    inner, outer = _rects(work.shape[:2], work_bbox, config)
-    if config.method == "fast":
-        work_mask = clean_mask(_fast_mask(work, work_bbox, config))
-    else:
-        work_mask = clean_mask(
-            _foreground(_grabcut_rects(work, inner, outer, config.iterations, config.seed))
-        )
-    reason = failure_reason(work_mask, work_bbox, outer, config)
+    work_mask, rect = _work_mask(work, work_bbox, config)
+    reason = failure_reason(work_mask, work_bbox, rect, config)
+    inset_retry = False
+    if reason and work_bbox is not None:
+        # The box can miss: a guitar sketched as its neck leaves the body outside, where
+        # GrabCut learns its colours as background and keeps nothing. The inset rectangle's
+        # cut, judged against the same box, replaces it when it passes.
+        retry_mask, retry_rect = _work_mask(work, None, config)
+        if not failure_reason(retry_mask, work_bbox, retry_rect, config):
+            work_mask, reason, inset_retry = retry_mask, "", True
     mask = work_mask
     if scale < 1.0:
         mask = cv2.resize(work_mask, (width, height), interpolation=cv2.INTER_NEAREST)
-    return SegmentationResult(composite_on_white(photo, mask), mask, float(mask.mean()), reason)
+    return SegmentationResult(
+        composite_on_white(photo, mask), mask, float(mask.mean()), reason, inset_retry
+    )
+
+
+def _work_mask(
+    work: np.ndarray, work_bbox: BBox | None, config: SegmentationConfig
+) -> tuple[np.ndarray, Rect]:
+    """The cleaned GrabCut mask and the rectangle outside which all was background."""
+    inner, outer = _rects(work.shape[:2], work_bbox, config)
+    if config.method == "fast":
+        return clean_mask(_fast_mask(work, work_bbox, config)), outer
+    labels = _grabcut_rects(work, inner, outer, config.iterations, config.seed)
+    return clean_mask(_foreground(labels)), outer
 
 
 def read_rgb(path: str | os.PathLike[str]) -> np.ndarray | None:

@@ -288,7 +288,7 @@ def _segment_group(
         masks.append(result.mask)
         reasons.append(result.failure_reason)
         areas.append(result.area_fraction)
-        inits.append(init)
+        inits.append(f"{init}_then_inset" if result.inset_retry else init)
         boxes.append((np.nan,) * 4 if box is None else box)
     if unreadable:
         logger.warning(
@@ -309,7 +309,8 @@ def _segment_group(
         "segmentation_failed": np.array([bool(r) for r in reasons], dtype=bool),
         "failure_reason": np.array(reasons, dtype=np.str_),  # "" or a key of FAILURE_REASONS
         "mask_area": np.array(areas, dtype=np.float32),
-        "init": np.array(inits, dtype=np.str_),  # bbox, sketch_extent or inset
+        # bbox, sketch_extent or inset; <box>_then_inset: the box's cut failed, the inset's passed
+        "init": np.array(inits, dtype=np.str_),
         "init_box": np.array(boxes, dtype=np.float32).reshape(-1, 4),  # fractions; NaN: inset
         "unreadable_photo_ids": np.array(unreadable, dtype=np.str_),
     }
@@ -630,7 +631,7 @@ def summarise_pairs(
         "failed": 0,
         "unreadable": 0,
         "failure_reasons": dict.fromkeys(FAILURE_REASONS, 0),
-        "init": {},  # photos per GrabCut start: bbox, sketch_extent, inset
+        "init": {},  # photos per GrabCut start (see _segment_group)
     }
     for load in segmented_photos.values():
         shard = load()
