@@ -2,8 +2,10 @@
 
 Draw a sketch, upload one, or pick one from the test split; the registered pix2pix generator
 (MLflow alias ``champion`` unless another version is picked) turns it into a photo and the
-registered sketch classifier guesses its category. The MLflow store is the one ``kedro run``
-writes to, read from the project's ``conf/`` (``mlflow.yml``). The logic lives in
+registered sketch classifier guesses its category (a class-aware generator draws that category
+unless the user picks another). The page shows the loaded model's card, read from the registry:
+what it was trained on and how it scored. The MLflow store is the one ``kedro run`` writes to,
+read from the project's ``conf/`` (``mlflow.yml``). The logic lives in
 :mod:`sketch_to_photo.demo`; this file is only the page.
 """
 
@@ -24,13 +26,19 @@ from sketch_to_photo.demo import (
     CLASSIFIER_NAME,
     GENERATOR_NAME,
     MAKE_MODELS_COMMAND,
+    CategoryNeeded,
     HeldOutPair,
     LoadedModel,
     MlflowStore,
+    ModelCard,
     ModelVersion,
     canvas_sketch,
+    classify,
+    display_name,
     enlarge,
+    guessed_category,
     held_out_pairs,
+    list_names,
     load_registered_model,
     png_bytes,
     project_mlflow_store,
@@ -44,6 +52,8 @@ PROJECT_PATH = Path(__file__).resolve().parent
 CANVAS_SIZE = 320
 DISPLAY_SIZE = 256
 INPUTS = ("Draw", "Upload", "Test split")
+GUESS = "__classifier_guess__"  # the category picker's "follow the classifier" option
+HINT_CATEGORIES = 20  # the canvas hint names at most this many categories
 
 
 @st.cache_resource(show_spinner="Reading the project's configuration...")
@@ -61,11 +71,13 @@ def list_versions(tracking_uri: str, registry_uri: str, name: str) -> list[Model
 
 
 @st.cache_resource(show_spinner="Loading the model from MLflow...", max_entries=6)
-def load_model(uri: str, _store: MlflowStore, _version: ModelVersion) -> LoadedModel:
-    """Loaded once per registered version (``uri`` is the cache key)."""
+def load_model(
+    uri: str, tracking_uri: str, run_id: str, _store: MlflowStore, _version: ModelVersion
+) -> LoadedModel:
+    """Loaded once per registered version: ``uri`` alone could name another store's model, or
+    an earlier one deleted and registered again, hence the store and run in the key."""
     loaded = load_registered_model(_store, _version)
-    size = loaded.image_size  # one warm-up call, so the timing shown is the model's, not tracing
-    loaded.model.predict_on_batch(np.zeros((1, size, size, 3), np.float32))
+    loaded.warm_up()  # so the timing shown is the model's, not graph tracing
     return loaded
 
 
@@ -100,11 +112,41 @@ def sidebar_models(store: MlflowStore) -> tuple[ModelVersion | None, ModelVersio
         if classifiers
         else None
     )
+    if classifier is not None and classifier.ineligible_reason:
+        st.sidebar.warning(
+            f"Classifier v{classifier.version} was ruled out of `champion`: "
+            f"{classifier.ineligible_reason}. Its guesses may be no better than chance."
+        )
     st.sidebar.caption(f"MLflow store: `{store.tracking_uri}`")
     return generator, classifier
 
 
-def sketch_from_canvas() -> np.ndarray | None:
+def show_model_card(card: ModelCard) -> None:
+    """The loaded generator's card: a one-line summary, the ineligibility warning, the rest in
+    an expander."""
+    st.markdown(card.summary())
+    if card.version.ineligible_reason:
+        st.warning(
+            f"Generator v{card.version.version} was ruled out of `champion`: "
+            f"{card.version.ineligible_reason}. It is shown for inspection; expect weak photos."
+        )
+    with st.expander("Model card (from the MLflow registry)"):
+        rows = "".join(
+            f"| **{name}** | {value.replace('|', '&#124;')} |\n" for name, value in card.rows()
+        )
+        st.markdown(f"| | |\n|---|---|\n{rows}")
+
+
+def canvas_hint(categories: list[str]) -> str:
+    if not categories:
+        return "Draw a sketch on the canvas (this model's categories were not recorded)."
+    return (
+        f"Draw a sketch on the canvas: this model was trained on "
+        f"{list_names(categories, HINT_CATEGORIES)}."
+    )
+
+
+def sketch_from_canvas(categories: list[str]) -> np.ndarray | None:
     stroke = st.slider("Pen width", 2, 20, 6, key="pen")
     drawing = st_canvas(
         stroke_width=stroke, stroke_color="#000000", background_color="#FFFFFF",
@@ -113,7 +155,7 @@ def sketch_from_canvas() -> np.ndarray | None:
     )  # fmt: skip
     sketch = canvas_sketch(drawing.image_data if drawing is not None else None)
     if sketch is None:
-        st.info("Draw a sketch on the canvas (a car, a strawberry, a teapot, a teddy bear...).")
+        st.info(canvas_hint(categories))
     return sketch
 
 
@@ -140,16 +182,50 @@ def sketch_from_test_split() -> tuple[np.ndarray | None, np.ndarray | None]:
     return pair.sketch, pair.photo
 
 
+def pick_category(
+    sketch: np.ndarray, generator: LoadedModel, classifier: LoadedModel | None
+) -> str | None:
+    """The category a class-aware generator should draw: None follows the classifier's guess
+    (or, without one, means nothing is picked yet)."""
+    guess = None
+    if classifier is not None:
+        try:
+            guess = guessed_category(classify(sketch, classifier), generator.categories)
+        except SketchInputError:
+            return None  # sketch_to_photo says what is wrong with the sketch
+    options = ([GUESS] if guess else []) + generator.categories
+
+    def label(option: str) -> str:
+        if option == GUESS:
+            return f"The classifier's guess: {display_name(guess or '')}"
+        return display_name(option)
+
+    chosen = st.selectbox(
+        "Category to draw", options, index=0 if guess else None, format_func=label,
+        key="category", placeholder="Pick the category",
+        help="This model takes the category as an input: it draws the classifier's guess "
+        "unless you pick another.",
+    )  # fmt: skip
+    return None if chosen in (None, GUESS) else chosen
+
+
 def show_result(
     sketch: np.ndarray, generator: LoadedModel, classifier: LoadedModel | None,
     real_photo: np.ndarray | None,
 ) -> None:  # fmt: skip
+    category = pick_category(sketch, generator, classifier) if generator.class_aware else None
     try:
-        result = sketch_to_photo(sketch, generator, classifier)
+        result = sketch_to_photo(sketch, generator, classifier, category)
     except SketchInputError as exc:
         st.error(f"Cannot use this sketch: {exc}")
         return
-    shown = [(result.sketch, "Sketch, as the model sees it"), (result.photo, "Generated photo")]
+    except CategoryNeeded as exc:
+        st.info(f"Pick the category to draw: {exc}")
+        return
+    generated = "Generated photo"
+    if result.category_note:
+        generated += f" of {result.category_note}"
+    shown = [(result.sketch, "Sketch, as the model sees it"), (result.photo, generated)]
     if real_photo is not None:
         shown.append((real_photo, "Real photo"))
     for column, (image, caption) in zip(st.columns(len(shown)), shown, strict=True):
@@ -173,7 +249,7 @@ def main() -> None:
     st.set_page_config(page_title="sketch_to_photo", page_icon="✏️", layout="wide")
     os.chdir(PROJECT_PATH)  # the catalog's data/ paths and the conf resolvers are project-relative
     st.title("sketch_to_photo")
-    st.write("Draw or upload a sketch; a pix2pix GAN trained on Sketchy turns it into a photo.")
+    st.write("Draw or upload a sketch; a pix2pix generator turns it into a photo.")
     _, store = load_project(str(PROJECT_PATH))
     generator_version, classifier_version = sidebar_models(store)
     if generator_version is None:
@@ -184,9 +260,21 @@ def main() -> None:
         )
         return
     try:
-        generator = load_model(generator_version.uri, store, generator_version)
+        generator = load_model(
+            generator_version.uri,
+            store.tracking_uri,
+            generator_version.run_id,
+            store,
+            generator_version,
+        )
         classifier = (
-            load_model(classifier_version.uri, store, classifier_version)
+            load_model(
+                classifier_version.uri,
+                store.tracking_uri,
+                classifier_version.run_id,
+                store,
+                classifier_version,
+            )
             if classifier_version
             else None
         )
@@ -196,12 +284,13 @@ def main() -> None:
             f"run `{MAKE_MODELS_COMMAND}` to register a new version."
         )
         return
+    show_model_card(generator.card)
     input_column, output_column = st.columns([1, 1.4], gap="large")
     with input_column:
         source = st.radio("Sketch from", INPUTS, horizontal=True, key="input")
         real_photo = None
         if source == "Draw":
-            sketch = sketch_from_canvas()
+            sketch = sketch_from_canvas(generator.categories)
         elif source == "Upload":
             sketch = sketch_from_upload()
         else:

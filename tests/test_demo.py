@@ -1,20 +1,89 @@
 """The demo's logic without Streamlit: the canvas path (AppTest cannot draw), uploads, the
-store's versions and the test-split picker."""
+store's versions, the model card, class-aware generation and the test-split picker."""
 
 from __future__ import annotations
 
+import keras
+import mlflow
 import numpy as np
 import pytest
 
 from sketch_to_photo.demo import (
+    GUESSED,
+    PICKED,
+    UNKNOWN,
+    CategoryNeeded,
+    LoadedModel,
     MlflowStore,
+    ModelCard,
+    ModelVersion,
     canvas_sketch,
     enlarge,
     held_out_pairs,
+    load_registered_model,
     read_upload,
     registered_versions,
+    sketch_to_photo,
 )
 from sketch_to_photo.inference import SketchInputError
+from sketch_to_photo.registry import log_and_register, promote_if_better
+
+CATEGORIES = ["alarm_clock", "ant", "teddy_bear"]
+FULL_METADATA = {
+    "image_size": 32,
+    "categories": CATEGORIES,
+    "class_aware": True,
+    "training": {
+        "data_source": "sketchy", "train_pairs": 1234, "validation_pairs": 150, "epochs": 40,
+    },
+    "test_pairs": 163,
+    "test_metrics": {
+        "l1": 0.1512, "ssim": 0.4321, "psnr": 14.26, "faithfulness": 0.62,
+        "faithfulness_real_photos": 0.7, "faithfulness_guessed_category": 0.55,
+        "mean_photo_faithfulness": 0.33, "mean_photo_l1": 0.182,
+    },
+}  # fmt: skip
+
+
+def class_aware_generator(size: int = 32, classes: int = len(CATEGORIES)) -> keras.Model:
+    """A tiny generator with the class-aware contract: [sketch, category one-hot] -> photo."""
+    init = keras.initializers.RandomNormal(stddev=1.0, seed=3)
+    sketch = keras.Input((size, size, 3), name="sketch")
+    category = keras.Input((classes,), name="category")
+    drawn = keras.layers.Conv2D(3, 3, padding="same", kernel_initializer=init)(sketch)
+    per_class = keras.layers.Reshape((size, size, 3))(
+        keras.layers.Dense(size * size * 3, kernel_initializer=init)(category)
+    )
+    photo = keras.layers.Activation("tanh")(keras.layers.Add()([drawn, per_class]))
+    return keras.Model([sketch, category], photo, name="class_aware_generator")
+
+
+def fixed_classifier(answer: int, size: int = 32, classes: int = 4) -> keras.Model:
+    """A 'classifier' that always answers class ``answer`` (softmax of a fixed bias)."""
+    inputs = keras.Input((size, size, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(inputs)
+    bias = np.zeros(classes, np.float32)
+    bias[answer] = 5.0
+    scores = keras.layers.Dense(
+        classes, activation="softmax", kernel_initializer="zeros",
+        bias_initializer=keras.initializers.Constant(bias),
+    )(pooled)  # fmt: skip
+    return keras.Model(inputs, scores)
+
+
+def version(tags: dict[str, str] | None = None) -> ModelVersion:
+    return ModelVersion(
+        "sketch_to_photo", 7, ("champion",), "run", "2026-12-04 10:00",
+        tuple(sorted((tags or {}).items())),
+    )  # fmt: skip
+
+
+def teapot() -> np.ndarray:
+    sketch = np.full((96, 96, 3), 255, np.uint8)
+    sketch[30:70, 20:24] = 0
+    sketch[30:34, 20:80] = 0
+    sketch[66:70, 20:80] = 0
+    return sketch
 
 
 def canvas(strokes: bool) -> np.ndarray:
@@ -75,3 +144,137 @@ def test_enlarge_keeps_pixels_sharp():
     big = enlarge(image, 8)
     assert big.shape == (8, 8, 3)
     assert (big[:4, :4] == image[0, 0]).all() and (big[4:, 4:] == image[1, 1]).all()
+
+
+def test_card_of_a_version_with_full_metadata_says_everything():
+    card = ModelCard.from_metadata(version(), FULL_METADATA, 32, class_aware=True)
+    rows = dict(card.rows())
+    assert rows["Version"].startswith("v7 (champion), 2026-12-04 10:00")
+    assert rows["Training data"] == "real Sketchy photos and sketches (the official download)"
+    assert rows["Categories"] == "3: alarm clock, ant and teddy bear"
+    assert rows["Pairs"] == "training 1,234, validation 150, test 163"
+    assert rows["Image size"] == "32 x 32 pixels"
+    assert rows["Epochs"] == "40"
+    assert rows["Category input"].startswith("yes")
+    assert rows["Test metrics"] == (
+        "L1 0.151 (mean training photo: 0.182), SSIM 0.432, PSNR 14.3 dB on 163 test pairs"
+    )
+    assert rows["Faithfulness"].startswith("62% of the generated test photos")
+    assert "real test photos: 70%" in rows["Faithfulness"]
+    assert "mean training photo: 33%" in rows["Faithfulness"]
+    assert "guessed category: 55%" in rows["Faithfulness"]
+    assert UNKNOWN not in "".join(rows.values())
+    summary = card.summary()
+    assert "real Sketchy photos (3 categories, 1,234 training pairs, 40 epochs)" in summary
+    assert "32x32 pixels; 62% of its test photos" in summary
+
+
+def test_card_of_an_old_version_says_what_is_unknown():
+    card = ModelCard.from_metadata(
+        version(), {"image_size": 64, "categories": ["teapot"]}, 64, class_aware=False
+    )
+    rows = dict(card.rows())
+    for name in ("Training data", "Pairs", "Epochs", "Test metrics", "Faithfulness"):
+        assert rows[name] == UNKNOWN, name
+    assert rows["Categories"] == "1: teapot" and rows["Image size"] == "64 x 64 pixels"
+    assert "trained on data that was not recorded" in card.summary()
+    # partly recorded: what is there is shown, the rest is unknown
+    partial = ModelCard.from_metadata(
+        version(), {"training": {"data_source": "synthetic", "train_pairs": 88},
+                    "test_metrics": {"l1": 0.09, "faithfulness": None}}, 64, class_aware=False,
+    )  # fmt: skip
+    rows = dict(partial.rows())
+    assert rows["Pairs"] == "training 88, validation unknown, test unknown"
+    assert rows["Test metrics"] == "L1 0.090, SSIM unknown, PSNR unknown"
+    assert rows["Faithfulness"] == UNKNOWN and rows["Categories"] == UNKNOWN
+
+
+def test_a_synthetic_model_never_claims_sketchy():
+    metadata = {
+        **FULL_METADATA,
+        "training": {**FULL_METADATA["training"], "data_source": "synthetic"},
+    }
+    card = ModelCard.from_metadata(version(), metadata, 32, class_aware=False)
+    text = card.summary() + " ".join(value for _, value in card.rows())
+    assert "sketchy" not in text.lower()
+    assert "synthetic" in dict(card.rows())["Training data"]
+    assert "no real photos" in card.summary()
+
+
+def test_ineligible_versions_say_why():
+    assert version().ineligible_reason is None
+    assert version({"champion_eligible": "True"}).ineligible_reason is None
+    reason = "test_l1 0.27 does not beat the mean training photo's 0.18"
+    tagged = version({"champion_eligible": "False", "champion_ineligible_reason": reason})
+    assert tagged.ineligible_reason == reason
+    assert version({"champion_eligible": "False"}).ineligible_reason == "no reason recorded"
+
+
+def test_registered_class_aware_generator_round_trip(tmp_path):
+    """Registered with the project's log_and_register and tagged by promote_if_better: the
+    demo reads back the metadata, the tags and the two-input model."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    store = MlflowStore(uri, uri)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    mlflow.set_experiment(experiment_name="demo_test")
+    with mlflow.start_run():
+        number = log_and_register(
+            class_aware_generator(), registered_name="sketch_to_photo",
+            artifact_name="generator", metadata=FULL_METADATA,
+        )  # fmt: skip
+    promote_if_better(
+        "sketch_to_photo", number, "test_l1", 0.15, greater_is_better=False,
+        client=store.client(), disqualified="it does not beat the mean training photo",
+    )  # fmt: skip
+    (found,) = registered_versions(store, "sketch_to_photo")
+    assert found.ineligible_reason == "it does not beat the mean training photo"
+    loaded = load_registered_model(store, found)
+    assert loaded.class_aware and loaded.image_size == 32 and loaded.categories == CATEGORIES
+    rows = dict(loaded.card.rows())
+    assert rows["Epochs"] == "40" and rows["Pairs"] == "training 1,234, validation 150, test 163"
+    loaded.warm_up()  # two inputs: would fail with a sketch alone
+    result = sketch_to_photo(teapot(), loaded, category="ant")
+    assert result.photo.shape == (32, 32, 3) and result.category == "ant"
+
+
+def test_class_aware_generator_draws_the_picked_or_guessed_category():
+    generator = LoadedModel(version(), class_aware_generator(), 32, list(CATEGORIES))
+    # the classifier knows one more category than the generator, in another order
+    classifier_names = ["zebra", "teddy_bear", "ant", "alarm_clock"]
+    classifier = LoadedModel(version(), fixed_classifier(answer=2), 32, classifier_names)
+
+    guessed = sketch_to_photo(teapot(), generator, classifier)
+    assert guessed.guess == "ant" and guessed.probabilities["ant"] > 0.5
+    assert (guessed.category, guessed.category_source) == ("ant", GUESSED)
+    assert guessed.category_note == "ant (the classifier's guess)"
+
+    picked = sketch_to_photo(teapot(), generator, classifier, category="teddy_bear")
+    assert (picked.category, picked.category_source) == ("teddy_bear", PICKED)
+    assert picked.category_note == "teddy bear (picked)"
+    assert not np.array_equal(picked.photo, guessed.photo)  # the category changes the photo
+    same = sketch_to_photo(teapot(), generator, None, category="ant")
+    np.testing.assert_array_equal(same.photo, guessed.photo)  # guessed "ant" == picked "ant"
+    assert same.probabilities == {} and same.category_source == PICKED
+
+    # the guess is the most probable category the generator knows, matched by name
+    zebra = LoadedModel(version(), fixed_classifier(answer=0), 32, classifier_names)
+    assert sketch_to_photo(teapot(), generator, zebra).category in CATEGORIES
+
+    with pytest.raises(CategoryNeeded, match="no sketch classifier is loaded"):
+        sketch_to_photo(teapot(), generator)
+    unrelated = LoadedModel(version(), fixed_classifier(0, classes=2), 32, ["cat", "dog"])
+    with pytest.raises(CategoryNeeded, match="knows none of this model's categories"):
+        sketch_to_photo(teapot(), generator, unrelated)
+    with pytest.raises(ValueError, match="'zebra' is not one of this model's categories"):
+        sketch_to_photo(teapot(), generator, classifier, category="zebra")
+
+
+def test_plain_generator_ignores_a_category():
+    plain = keras.Sequential(
+        [keras.Input((32, 32, 3)), keras.layers.Conv2D(3, 1, activation="tanh")]
+    )
+    generator = LoadedModel(version(), plain, 32, list(CATEGORIES))
+    assert not generator.class_aware
+    result = sketch_to_photo(teapot(), generator, category="ant")
+    assert result.category is None and result.category_note is None

@@ -1,5 +1,6 @@
 """What the Streamlit demo does, without Streamlit: find the project's MLflow store, list and
-load the registered models, turn one sketch into a photo and a category guess.
+load the registered models, describe them truthfully (the model card), turn one sketch into a
+photo and a category guess.
 
 ``streamlit_app.py`` is the page around these functions; tests and notebooks call them directly.
 """
@@ -21,7 +22,9 @@ from PIL import Image
 from sketch_to_photo.inference import (
     ImageSource,
     SketchInputError,
+    generator_inputs,
     is_blank,
+    is_class_aware,
     load_image,
     preprocess_sketch,
     sketch_to_rgb,
@@ -61,6 +64,7 @@ class ModelVersion:
     aliases: tuple[str, ...]
     run_id: str
     created: str
+    tags: tuple[tuple[str, str], ...] = ()  # the version's tags, sorted (hashable)
 
     @property
     def uri(self) -> str:
@@ -70,6 +74,18 @@ class ModelVersion:
     def label(self) -> str:
         aliases = f" ({', '.join(self.aliases)})" if self.aliases else ""
         return f"v{self.version}{aliases}, {self.created}"
+
+    @property
+    def ineligible_reason(self) -> str | None:
+        """Why the registry ruled this version out of ``champion``; None when it did not.
+
+        Set by :func:`sketch_to_photo.registry.promote_if_better` as the tags
+        ``champion_eligible`` ("False") and ``champion_ineligible_reason``.
+        """
+        tags = dict(self.tags)
+        if str(tags.get("champion_eligible", "")).strip().lower() != "false":
+            return None
+        return tags.get("champion_ineligible_reason") or "no reason recorded"
 
 
 def registered_versions(store: MlflowStore, name: str) -> list[ModelVersion]:
@@ -93,10 +109,196 @@ def registered_versions(store: MlflowStore, name: str) -> list[ModelVersion]:
             created=time.strftime(
                 "%Y-%m-%d %H:%M", time.localtime(int(v.creation_timestamp) / 1000)
             ),
+            tags=tuple(sorted((str(k), str(t)) for k, t in (v.tags or {}).items())),
         )
         for v in found
     ]
     return sorted(versions, key=lambda v: (CHAMPION not in v.aliases, -v.version))
+
+
+UNKNOWN = "unknown (not recorded with this version)"
+
+DATA_SOURCES = {
+    "synthetic": "synthetic drawings and renderings made by the project (no real photos)",
+    "sketchy": "real Sketchy photos and sketches (the official download)",
+    "local": "real Sketchy photos and sketches (a local copy)",
+}
+
+
+def display_name(category: str) -> str:
+    """``teddy_bear`` -> ``teddy bear``."""
+    return category.replace("_", " ")
+
+
+def list_names(names: list[str], limit: int | None = None) -> str:
+    """``a, b and c`` (``a, b and 3 more`` beyond ``limit``)."""
+    shown = [display_name(n) for n in names]
+    if limit is not None and len(shown) > limit:
+        return f"{', '.join(shown[:limit])} and {len(shown) - limit} more"
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return None if value is None or isinstance(value, bool) else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = None if value is None or isinstance(value, bool) else float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if number is None or np.isnan(number) else number
+
+
+def _count(value: int | None) -> str:
+    return "unknown" if value is None else f"{value:,}"
+
+
+def _percent(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.0%}"
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What a registered generator was trained on and how it scored, from its MLflow metadata.
+
+    Versions registered before a key was recorded get :data:`UNKNOWN` for it, never a guess.
+    """
+
+    version: ModelVersion
+    image_size: int
+    categories: tuple[str, ...]
+    class_aware: bool
+    data_source: str | None = None
+    train_pairs: int | None = None
+    validation_pairs: int | None = None
+    test_pairs: int | None = None
+    epochs: int | None = None
+    test_metrics: tuple[tuple[str, float | None], ...] = ()
+
+    @classmethod
+    def from_metadata(
+        cls, version: ModelVersion, metadata: dict[str, Any], image_size: int, class_aware: bool
+    ) -> ModelCard:
+        training = metadata.get("training") if isinstance(metadata.get("training"), dict) else {}
+        metrics = metadata.get("test_metrics")
+        metrics = metrics if isinstance(metrics, dict) else {}
+        source = training.get("data_source")
+        return cls(
+            version=version,
+            image_size=image_size,
+            categories=tuple(str(c) for c in metadata.get("categories") or ()),
+            class_aware=class_aware,
+            data_source=None if source is None else str(source),
+            train_pairs=_int(training.get("train_pairs")),
+            validation_pairs=_int(training.get("validation_pairs")),
+            test_pairs=_int(metadata.get("test_pairs")),
+            epochs=_int(training.get("epochs")),
+            test_metrics=tuple(sorted((str(k), _number(v)) for k, v in metrics.items())),
+        )
+
+    def metric(self, name: str) -> float | None:
+        return dict(self.test_metrics).get(name)
+
+    @property
+    def training_data(self) -> str:
+        if self.data_source is None:
+            return UNKNOWN
+        return DATA_SOURCES.get(self.data_source, f"{self.data_source!r} (an unknown source)")
+
+    @property
+    def real_sketchy(self) -> bool:
+        return self.data_source in ("sketchy", "local")
+
+    def summary(self) -> str:
+        """One sentence: which version, trained on what, at which size."""
+        what = {
+            "synthetic": "synthetic drawings (no real photos)",
+            "sketchy": "real Sketchy photos",
+            "local": "real Sketchy photos",
+        }.get(self.data_source or "", "data that was not recorded")
+        parts = []
+        if self.categories:
+            parts.append(f"{len(self.categories)} categories")
+        if self.train_pairs is not None:
+            parts.append(f"{self.train_pairs:,} training pairs")
+        if self.epochs is not None:
+            parts.append(f"{self.epochs} epochs")
+        detail = f" ({', '.join(parts)})" if parts else ""
+        faithful = self.metric("faithfulness")
+        score = (
+            f"; {faithful:.0%} of its test photos are recognised as the sketch's category"
+            if faithful is not None
+            else ""
+        )
+        return (
+            f"Generator {self.version.label}: trained on {what}{detail}, "
+            f"{self.image_size}x{self.image_size} pixels{score}."
+        )
+
+    def rows(self) -> list[tuple[str, str]]:
+        """The card as (field, value) rows, every field present."""
+        return [
+            ("Version", f"{self.version.label} (`{self.version.uri}`)"),
+            ("Training data", self.training_data),
+            (
+                "Categories",
+                f"{len(self.categories)}: {list_names(list(self.categories))}"
+                if self.categories
+                else UNKNOWN,
+            ),
+            ("Pairs", self._pairs()),
+            ("Image size", f"{self.image_size} x {self.image_size} pixels"),
+            ("Epochs", UNKNOWN if self.epochs is None else str(self.epochs)),
+            (
+                "Category input",
+                "yes: it draws the category it is given (the classifier's guess unless you "
+                "pick one)"
+                if self.class_aware
+                else "no: the sketch alone",
+            ),
+            ("Test metrics", self._metrics()),
+            ("Faithfulness", self._faithfulness()),
+        ]
+
+    def _pairs(self) -> str:
+        counts = (self.train_pairs, self.validation_pairs, self.test_pairs)
+        if all(c is None for c in counts):
+            return UNKNOWN
+        train, validation, test = (_count(c) for c in counts)
+        return f"training {train}, validation {validation}, test {test}"
+
+    def _metrics(self) -> str:
+        l1, ssim, psnr = (self.metric(m) for m in ("l1", "ssim", "psnr"))
+        if l1 is None and ssim is None and psnr is None:
+            return UNKNOWN
+        parts = [
+            "L1 unknown" if l1 is None else f"L1 {l1:.3f}",
+            "SSIM unknown" if ssim is None else f"SSIM {ssim:.3f}",
+            "PSNR unknown" if psnr is None else f"PSNR {psnr:.1f} dB",
+        ]
+        baseline = self.metric("mean_photo_l1")
+        if baseline is not None:
+            parts[0] += f" (mean training photo: {baseline:.3f})"
+        on = f" on {self.test_pairs:,} test pairs" if self.test_pairs is not None else ""
+        return ", ".join(parts) + on
+
+    def _faithfulness(self) -> str:
+        faithful = self.metric("faithfulness")
+        if faithful is None:
+            return UNKNOWN
+        text = (
+            f"{faithful:.0%} of the generated test photos are put in the sketch's category by a "
+            f"photo classifier (real test photos: {_percent(self.metric('faithfulness_real_photos'))}"
+            f", mean training photo: {_percent(self.metric('mean_photo_faithfulness'))}"
+        )
+        guessed = self.metric("faithfulness_guessed_category")
+        if guessed is not None:
+            text += f"; with the sketch classifier's guessed category: {guessed:.0%}"
+        return text + ")"
 
 
 @dataclass
@@ -107,6 +309,25 @@ class LoadedModel:
     model: keras.Model
     image_size: int
     categories: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def class_aware(self) -> bool:
+        """True for a generator that takes the category as a second input."""
+        return is_class_aware(self.model)
+
+    @property
+    def card(self) -> ModelCard:
+        return ModelCard.from_metadata(
+            self.version, self.metadata, self.image_size, self.class_aware
+        )
+
+    def warm_up(self) -> None:
+        """One call on zeros, so the first timing shown is the model's, not graph tracing."""
+        zeros = np.zeros((1, self.image_size, self.image_size, 3), np.float32)
+        self.model.predict_on_batch(
+            generator_inputs(self.model, zeros, [0] if self.class_aware else None)
+        )
 
 
 def load_registered_model(store: MlflowStore, version: ModelVersion) -> LoadedModel:
@@ -114,9 +335,17 @@ def load_registered_model(store: MlflowStore, version: ModelVersion) -> LoadedMo
     mlflow.set_tracking_uri(store.tracking_uri)
     mlflow.set_registry_uri(store.registry_uri)
     model = mlflow.keras.load_model(version.uri)
-    metadata = mlflow.models.get_model_info(version.uri).metadata or {}
-    image_size = int(metadata.get("image_size") or model.input_shape[1])
-    return LoadedModel(version, model, image_size, list(metadata.get("categories", [])))
+    metadata = dict(mlflow.models.get_model_info(version.uri).metadata or {})
+    image_size = int(metadata.get("image_size") or model.inputs[0].shape[1])
+    categories = [str(c) for c in metadata.get("categories") or []]
+    return LoadedModel(version, model, image_size, categories, metadata)
+
+
+class CategoryNeeded(ValueError):
+    """A class-aware generator needs a category and none could be guessed: ask the user."""
+
+
+GUESSED, PICKED = "the classifier's guess", "picked"
 
 
 @dataclass(frozen=True)
@@ -127,32 +356,75 @@ class Result:
     photo: np.ndarray  # (S, S, 3) uint8
     generation_ms: float
     probabilities: dict[str, float]  # category -> probability, most likely first; {} without one
+    category: str | None = None  # the category a class-aware generator drew; None otherwise
+    category_source: str | None = None  # GUESSED or PICKED
 
     @property
     def guess(self) -> str | None:
         return next(iter(self.probabilities), None)
 
+    @property
+    def category_note(self) -> str | None:
+        """``ant (the classifier's guess)``; None for a generator without category input."""
+        if self.category is None:
+            return None
+        return f"{display_name(self.category)} ({self.category_source})"
+
+
+def classify(source: ImageSource, classifier: LoadedModel) -> dict[str, float]:
+    """The sketch classifier's probabilities, most likely category first."""
+    x = preprocess_sketch(source, classifier.image_size)
+    scores = np.asarray(classifier.model.predict_on_batch(x[None])[0], dtype=np.float64)
+    names = classifier.categories or [f"class {i}" for i in range(len(scores))]
+    return {names[i]: float(scores[i]) for i in np.argsort(-scores)}
+
+
+def guessed_category(probabilities: dict[str, float], categories: list[str]) -> str | None:
+    """The classifier's most probable category among the generator's ``categories`` (matched by
+    name); None when the classifier knows none of them."""
+    return next((name for name in probabilities if name in categories), None)
+
 
 def sketch_to_photo(
-    source: ImageSource, generator: LoadedModel, classifier: LoadedModel | None = None
+    source: ImageSource,
+    generator: LoadedModel,
+    classifier: LoadedModel | None = None,
+    category: str | None = None,
 ) -> Result:
     """Generate the photo for one sketch (and guess its category when a classifier is given).
 
-    Raises :class:`SketchInputError` for input that is not a usable sketch.
+    A class-aware generator draws ``category`` (one of ``generator.categories``) when given,
+    else the classifier's guess; :class:`CategoryNeeded` when there is neither. A plain
+    generator ignores ``category``. Raises :class:`SketchInputError` for input that is not a
+    usable sketch.
     """
     x = preprocess_sketch(source, generator.image_size)
+    probabilities = classify(source, classifier) if classifier is not None else {}
+    used, how, index = None, None, None
+    if generator.class_aware:
+        if category is not None:
+            if category not in generator.categories:
+                raise ValueError(
+                    f"{category!r} is not one of this model's categories: {generator.categories}"
+                )
+            used, how = category, PICKED
+        else:
+            used, how = guessed_category(probabilities, generator.categories), GUESSED
+            if used is None:
+                raise CategoryNeeded(
+                    "this model draws the category it is given: pick one "
+                    + (
+                        "(no sketch classifier is loaded to guess it)."
+                        if classifier is None
+                        else "(the sketch classifier knows none of this model's categories)."
+                    )
+                )
+        index = generator.categories.index(used)
+    inputs = generator_inputs(generator.model, x[None], None if index is None else [index])
     started = time.perf_counter()
-    photo = to_uint8(generator.model.predict_on_batch(x[None])[0])  # compiled, not eager
+    photo = to_uint8(generator.model.predict_on_batch(inputs)[0])  # compiled, not eager
     generation_ms = (time.perf_counter() - started) * 1000
-    probabilities: dict[str, float] = {}
-    if classifier is not None:
-        same_size = classifier.image_size == generator.image_size
-        xc = x if same_size else preprocess_sketch(source, classifier.image_size)
-        scores = np.asarray(classifier.model.predict_on_batch(xc[None])[0], dtype=np.float64)
-        names = classifier.categories or [f"class {i}" for i in range(len(scores))]
-        order = np.argsort(-scores)
-        probabilities = {names[i]: float(scores[i]) for i in order}
-    return Result(to_uint8(x), photo, generation_ms, probabilities)
+    return Result(to_uint8(x), photo, generation_ms, probabilities, used, how)
 
 
 def canvas_sketch(rgba: np.ndarray | None) -> np.ndarray | None:
