@@ -93,7 +93,10 @@ def build_small_classifier(
     for i, width in enumerate(widths, start=1):
         for j in (1, 2):
             x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"block{i}_conv{j}")(x)
-            x = layers.BatchNormalization(name=f"block{i}_norm{j}")(x)
+            # Momentum 0.9, not Keras' 0.99: a judge trained for ~200 steps on a few hundred
+            # photos must end with moving statistics that match its weights (with 0.99 it
+            # called every real test photo "ant").
+            x = layers.BatchNormalization(momentum=0.9, name=f"block{i}_norm{j}")(x)
             x = layers.ReLU(name=f"block{i}_relu{j}")(x)
         x = layers.MaxPooling2D(name=f"block{i}_pool")(x)
     x = layers.GlobalAveragePooling2D(name="pool")(x)
