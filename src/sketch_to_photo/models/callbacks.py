@@ -168,6 +168,45 @@ def render_grid(
     return grid
 
 
+CAPTION_LINE = 14  # pixels per line of caption_grid's text
+
+
+def caption_grid(
+    grid: np.ndarray,
+    image_size: int,
+    title: Sequence[str],
+    row_captions: Sequence[Sequence[str]],
+) -> np.ndarray:
+    """Add title lines above a :func:`render_grid` grid and caption lines right of each row.
+
+    ``image_size`` is the grid's cell size; ``row_captions[i]`` are the lines written beside
+    row ``i``. The canvas widens to fit the longest line; the result is (H, W, 3) uint8.
+    """
+    font, scale, thickness = cv2.FONT_HERSHEY_SIMPLEX, 0.4, 1
+
+    def text_width(text: str) -> int:
+        return cv2.getTextSize(text, font, scale, thickness)[0][0]
+
+    rows = (grid.shape[0] - TITLE_HEIGHT - GUTTER) // (image_size + GUTTER)
+    if len(row_captions) != rows:
+        raise ValueError(f"the grid has {rows} rows, got {len(row_captions)} row captions")
+    caption_width = max((text_width(line) for lines in row_captions for line in lines), default=0)
+    band = caption_width + 2 * GUTTER if caption_width else 0
+    width = max(grid.shape[1] + band, max((text_width(t) for t in title), default=0) + 2 * GUTTER)
+    top = len(title) * CAPTION_LINE + (GUTTER if title else 0)
+    canvas = np.full((top + grid.shape[0], width, 3), 255, np.uint8)
+    canvas[top:, : grid.shape[1]] = grid
+    for i, line in enumerate(title):
+        origin = (GUTTER, GUTTER + (i + 1) * CAPTION_LINE - 4)
+        cv2.putText(canvas, line, origin, font, scale, (0, 0, 0), thickness, cv2.LINE_AA)
+    for row, lines in enumerate(row_captions):
+        y = top + TITLE_HEIGHT + GUTTER + row * (image_size + GUTTER)
+        for i, line in enumerate(lines):
+            origin = (grid.shape[1] + GUTTER, y + (i + 1) * CAPTION_LINE - 4)
+            cv2.putText(canvas, line, origin, font, scale, (0, 0, 0), thickness, cv2.LINE_AA)
+    return canvas
+
+
 def _put_title(grid: np.ndarray, text: str, x: int, width: int) -> None:
     font, thickness = cv2.FONT_HERSHEY_SIMPLEX, 1
     scale = 0.45

@@ -195,3 +195,38 @@ def _array_length(path: str | os.PathLike, key: str) -> int:
             else:
                 shape, _, _ = np.lib.format.read_array_header_2_0(member)
     return int(shape[0])
+
+
+def unique_photos(
+    shard_paths: Sequence[str | os.PathLike], *, image_size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct photos of the shards, one per photo (not one copy per sketch).
+
+    Returns ``(photos, labels, photo_ids)``: float32 ``(N, S, S, 3)`` in [-1, 1] through the
+    same preprocessing as training (:func:`~sketch_to_photo.inference.prepare_images`), int64
+    category labels and the photo ids, in shard order. A photo id seen in several shards is
+    kept once (its first occurrence).
+    """
+    seen: set[str] = set()
+    photos: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    ids: list[str] = []
+    for path in shard_paths:
+        with np.load(os.fspath(path), allow_pickle=False) as npz:
+            shard_ids = npz["photo_ids"]
+            first = [
+                i for i, photo_id in enumerate(shard_ids.tolist())
+                if not (photo_id in seen or seen.add(photo_id))
+            ]  # fmt: skip
+            if not first:
+                continue
+            photos.append(prepare_images(npz["photos"][first], image_size))
+            labels.append(npz["labels"][first].astype(np.int64))
+            ids.extend(shard_ids[first].tolist())
+    if not photos:
+        return (
+            np.zeros((0, image_size, image_size, 3), np.float32),
+            np.zeros((0,), np.int64),
+            np.zeros((0,), str),
+        )
+    return np.concatenate(photos), np.concatenate(labels), np.asarray(ids)

@@ -1,32 +1,58 @@
-"""Report logic of the evaluation pipeline (the full run is in test_training_run)."""
+"""Evaluation nodes: the report logic, and the faithfulness judge, class-aware evaluation and
+the champion rule on small real shards from the project's synthetic generator (the full run is
+in test_training_run)."""
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
+from pathlib import Path
 
+import keras
+import mlflow
+import numpy as np
 import pytest
+from kedro.framework.startup import bootstrap_project
+from mlflow import MlflowClient
+from PIL import Image
 
+from sketch_to_photo.datasets import NpzShardsDataset
+from sketch_to_photo.models.classifier import build_small_classifier
+from sketch_to_photo.models.data import unique_photos
+from sketch_to_photo.models.faithfulness import judge_predictions
+from sketch_to_photo.pairs import shard_paths
 from sketch_to_photo.pipelines.evaluation import nodes
 from sketch_to_photo.pipelines.evaluation.nodes import (
     _inception_features_model,
+    _mean_training_photo,
     _mlflow_metrics,
     _report,
+    champion_disqualification,
+    evaluate_generator,
+    register_generator,
+    train_faithfulness_judge,
 )
+from sketch_to_photo.registry import CHAMPION
+from tests.conftest import DATA_PIPELINES, SMALL_RUN, make_project, run
+
+# ---- report logic on hand-made numbers --------------------------------------------------
 
 
-def _collected(model_l1: float) -> dict:
-    collected = defaultdict(lambda: {s: defaultdict(list) for s in nodes.SYSTEMS})
+def _collected(model_l1: float, model_faithfulness: float = 0.75) -> dict:
+    collected = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     for category in ("car_(sedan)", "teapot"):
-        for system, l1, ssim in (
-            ("model", model_l1, 0.6),
-            ("untrained", 0.4, 0.4),
-            ("mean_photo", 0.15, 0.35),
+        for system, l1, ssim, faithful in (
+            ("model", model_l1, 0.6, model_faithfulness),
+            ("untrained", 0.4, 0.4, 0.5),
+            ("mean_photo", 0.15, 0.35, 0.5),
         ):
             values = collected[category][system]
             values["l1"] += [l1, l1]
             values["ssim"] += [ssim, ssim]
             values["psnr"] += [14.0 if system == "model" else 10.0] * 2
             values["perceptual"] += [0.9 if system == "model" else 1.5] * 2
+            values["faithfulness"] += [faithful, faithful]
+        collected[category][nodes.REAL]["faithfulness"] += [1.0, 1.0]
     return collected
 
 
@@ -34,15 +60,36 @@ def test_report_says_whether_the_model_beats_both_baselines():
     report = _report(_collected(0.09))
     assert report["test_pairs"] == 4 and report["per_category"]["teapot"]["pairs"] == 2
     assert report["overall"]["model"]["l1"] == pytest.approx(0.09)
-    assert report["beats_baselines"] == {"l1": True, "ssim": True, "psnr": True, "perceptual": True}
+    assert set(report["overall"]) == {"model", "untrained", "mean_photo"}
+    assert report["real_photos"] == {
+        "faithfulness": 1.0, "per_category": {"car_(sedan)": 1.0, "teapot": 1.0},
+    }  # fmt: skip
+    assert report["beats_baselines"] == {
+        "l1": True, "ssim": True, "psnr": True, "perceptual": True, "faithfulness": True,
+    }  # fmt: skip
     assert _report(_collected(0.2))["beats_baselines"]["l1"] is False  # worse than the mean photo
+    assert _report(_collected(0.09, 0.5))["beats_baselines"]["faithfulness"] is False  # a tie
 
 
 def test_mlflow_metric_names_are_valid():
     report = {**_report(_collected(0.09)), "fid": None}
     names = set(_mlflow_metrics(report))
-    assert {"test_l1", "baseline_mean_photo_l1", "test_car_sedan_l1", "test_teapot_ssim"} <= names
+    assert {
+        "test_l1", "baseline_mean_photo_l1", "test_car_sedan_l1", "test_teapot_ssim",
+        "test_faithfulness", "test_faithfulness_real_photos", "baseline_untrained_faithfulness",
+        "baseline_mean_photo_faithfulness", "test_car_sedan_faithfulness",
+        "test_teapot_faithfulness_real_photos",
+    } <= names  # fmt: skip
     assert all("(" not in name for name in names)
+
+
+def test_a_model_must_beat_the_mean_photo_on_faithfulness_and_the_champion_metric():
+    assert champion_disqualification(_report(_collected(0.09)), "test_l1") is None
+    reason = champion_disqualification(_report(_collected(0.2, 0.5)), "test_l1")
+    assert reason.startswith("test_faithfulness 0.5000 does not beat the mean photo's 0.5000")
+    assert "test_l1 0.2000 does not beat the mean photo's 0.1500 (lower is better)" in reason
+    only_l1 = champion_disqualification(_report(_collected(0.2)), "test_faithfulness")
+    assert only_l1 is None  # faithfulness is the champion metric: L1 is not gated then
 
 
 def test_fid_is_skipped_with_a_reason(tmp_path, monkeypatch):
@@ -55,3 +102,238 @@ def test_fid_is_skipped_with_a_reason(tmp_path, monkeypatch):
     monkeypatch.setattr(nodes, "CONNECT_TIMEOUT_S", 2.0)
     model, reason = _inception_features_model("auto")
     assert model is None and "cannot be downloaded" in reason and str(tmp_path / "keras") in reason
+
+
+# ---- on real shards of the synthetic data -----------------------------------------------
+
+# 8 photos per category: 2 test (testset.txt), 1 validation, 5 train.
+DATA = {
+    **SMALL_RUN,
+    "acquisition": {"synthetic": {**SMALL_RUN["acquisition"]["synthetic"], "photos_per_category": 8}},
+}  # fmt: skip
+EVALUATION = {
+    "batch_size": 16,
+    "grid_per_category": 1,
+    "fid_weights": "none",
+    "seed": 42,
+    "perceptual": {"vgg_weights": "none", "layers": ["block1_conv2", "block2_conv2"]},
+    "faithfulness": {
+        "weights": "none", "image_size": 32, "epochs": 40, "batch_size": 8,
+        "learning_rate": 1e-3, "seed": 0, "ensemble": 1,
+    },
+    "champion_metric": "test_faithfulness",
+    "champion_tie_break": "test_l1",
+}  # fmt: skip
+SIZE = 32  # the toy generators' size (shards are stored at 64)
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Pair shards of a small synthetic dataset, made by the data pipelines."""
+    root = make_project(tmp_path_factory.mktemp("evaluation") / "project")
+    previous = Path.cwd()
+    os.chdir(root)
+    try:
+        bootstrap_project(root)
+        run(root, DATA_PIPELINES, DATA)
+    finally:
+        os.chdir(previous)
+    return NpzShardsDataset(path=str(root / "data" / "05_model_input" / "pairs")).load()
+
+
+@pytest.fixture(scope="module")
+def judge(shards) -> tuple[keras.Model, dict]:
+    return train_faithfulness_judge(shards, EVALUATION)
+
+
+@pytest.fixture(scope="module")
+def tracking(tmp_path_factory):
+    """A real SQLite MLflow store, as kedro-mlflow uses it (one run per test)."""
+    folder = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    mlflow.set_experiment(
+        experiment_id=mlflow.create_experiment(
+            "evaluation", artifact_location=(folder / "artifacts").as_uri()
+        )
+    )
+    yield MlflowClient(uri, uri)
+    while mlflow.active_run():
+        mlflow.end_run()
+    mlflow.set_tracking_uri(previous[0])
+    mlflow.set_registry_uri(previous[1])
+
+
+def _constant_generator(photo: np.ndarray) -> keras.Model:
+    """Ignores the sketch and draws ``photo``: zero kernel, the photo as the bias."""
+    inputs = keras.Input((SIZE, SIZE, 3), name="sketch")
+    x = keras.layers.GlobalAveragePooling2D()(inputs)
+    x = keras.layers.Dense(
+        SIZE * SIZE * 3, kernel_initializer="zeros",
+        bias_initializer=keras.initializers.Constant(photo.reshape(-1)),
+    )(x)  # fmt: skip
+    return keras.Model(inputs, keras.layers.Reshape((SIZE, SIZE, 3))(x), name="mean_photo_copy")
+
+
+def _class_aware_generator(num_classes: int) -> keras.Model:
+    sketch = keras.Input((SIZE, SIZE, 3), name="sketch")
+    category = keras.Input((num_classes,), name="category")
+    drawn = keras.layers.Conv2D(3, 3, padding="same")(sketch)
+    colour = keras.layers.Reshape((SIZE, SIZE, 3))(keras.layers.Dense(SIZE * SIZE * 3)(category))
+    photo = keras.layers.Activation("tanh")(keras.layers.Add()([drawn, colour]))
+    return keras.Model([sketch, category], photo, name="class_aware_toy")
+
+
+def test_unique_photos_are_one_per_photo_with_their_labels(shards):
+    photos, labels, ids = unique_photos(shard_paths(shards, "train"), image_size=SIZE)
+    assert len(ids) == len(set(ids.tolist())) == len(photos) == len(labels) == 4 * 5
+    assert photos.shape[1:] == (SIZE, SIZE, 3) and photos.min() >= -1 and photos.max() <= 1
+    assert np.bincount(labels).tolist() == [5, 5, 5, 5]
+
+
+def test_judge_recognises_real_photos_and_scores_the_mean_photo_at_one_class_rate(shards, judge):
+    model, summary = judge
+    assert summary["backbone"] == "small_cnn" and summary["weights"] == "random"
+    assert summary["train_photos"] == 20 and summary["num_classes"] == 4
+    assert summary["train_accuracy"] == 1.0  # inference mode: the batch-norm statistics hold
+    # 5 train photos per category, unseen test photos of other colours: well above chance.
+    photos, labels, _ = unique_photos(shard_paths(shards, "test"), image_size=SIZE)
+    assert np.mean(judge_predictions(model, photos) == labels) >= 0.5  # chance is 0.25
+    mean_photo = _mean_training_photo(shard_paths(shards, "train"), SIZE)
+    (called,) = judge_predictions(model, mean_photo[None])
+    # The mean photo is one image: right for exactly the pairs of the class it is called.
+    report, _, _ = evaluate_generator(
+        _constant_generator(mean_photo), shards, model, summary, build_small_classifier(4, 32), EVALUATION
+    )  # fmt: skip
+    pairs = {c: v["pairs"] for c, v in report["per_category"].items()}
+    called_name = next(c for c, i in nodes._shard_labels(shards).items() if i == called)
+    majority_rate = max(pairs.values()) / sum(pairs.values())
+    assert report["faithfulness_table"]["mean_photo"] == pytest.approx(
+        pairs[called_name] / sum(pairs.values())
+    )
+    assert report["faithfulness_table"]["mean_photo"] <= majority_rate
+    assert report["faithfulness_real_photos"] >= 0.5
+
+
+def test_report_metrics_and_grid_carry_faithfulness(shards, judge):
+    keras.utils.set_random_seed(0)
+    generator = keras.Sequential(
+        [keras.Input((SIZE, SIZE, 3)), keras.layers.Conv2D(3, 3, padding="same", activation="tanh")]
+    )
+    report, metrics, grid = evaluate_generator(
+        generator, shards, *judge, build_small_classifier(4, 32), EVALUATION
+    )
+    assert report["class_aware"] is False and report["faithfulness_guessed_category"] is None
+    for key in (
+        "faithfulness",
+        "faithfulness_real_photos",
+        "faithfulness_table",
+        "faithfulness_judge",
+    ):
+        assert key in report, key
+    table = report["faithfulness_table"]
+    assert (
+        report["faithfulness"] == table["generated"] == report["overall"]["model"]["faithfulness"]
+    )
+    assert set(table["per_category"]) == {"car_(sedan)", "strawberry", "teapot", "teddy_bear"}
+    assert "faithfulness" in report["beats_baselines"]
+    assert {
+        "test_faithfulness", "test_faithfulness_real_photos", "baseline_untrained_faithfulness",
+        "baseline_mean_photo_faithfulness", "test_teddy_bear_faithfulness", "test_car_sedan_faithfulness",
+    } <= set(metrics)  # fmt: skip
+    assert "test_faithfulness_guessed_category" not in metrics
+    assert isinstance(grid, Image.Image) and grid.height > 4 * (SIZE + 4)  # title lines added
+
+
+def test_class_aware_generator_gets_true_and_guessed_category_scores(shards, judge):
+    keras.utils.set_random_seed(0)
+    classifier = build_small_classifier(4, 48)  # another input size than the generator's
+    report, metrics, _ = evaluate_generator(
+        _class_aware_generator(4), shards, *judge, classifier, EVALUATION
+    )
+    assert report["class_aware"] is True
+    assert 0 <= report["faithfulness_guessed_category"] <= 1
+    assert report["faithfulness"] == report["faithfulness_table"]["generated"]
+    assert 0 <= report["sketch_classifier_test_accuracy"] <= 1
+    assert {"test_faithfulness", "test_faithfulness_guessed_category"} <= set(metrics)
+    assert set(report["overall"]) >= {"model", nodes.GUESSED, "untrained", "mean_photo"}
+    per_category = report["faithfulness_table"]["per_category"]["teapot"]
+    assert "generated_guessed_category" in per_category
+
+
+def test_a_generator_no_better_than_the_mean_photo_is_registered_but_never_champion(
+    shards, judge, tracking
+):
+    mean_photo = _mean_training_photo(shard_paths(shards, "train"), SIZE)
+    generator = _constant_generator(mean_photo)
+    report, metrics, _ = evaluate_generator(
+        generator, shards, *judge, build_small_classifier(4, 32), EVALUATION
+    )
+    history = {"epochs": 3, "train_pairs": 70, "validation_pairs": 14}
+    with mlflow.start_run():
+        mlflow.log_metrics({name: m["value"] for name, m in metrics.items()})
+        registration = register_generator(
+            generator, report, history, {"source": "synthetic"}, EVALUATION,
+            {"categories": ["car_(sedan)", "strawberry", "teapot", "teddy_bear"]},
+        )  # fmt: skip
+    assert registration["promoted"] is False and registration["champion_eligible"] is False
+    assert registration["ineligible_reason"].startswith("test_faithfulness ")
+    assert "does not beat the mean photo's" in registration["ineligible_reason"]
+    version = str(registration["version"])
+    tags = tracking.get_model_version(nodes.REGISTERED_GENERATOR, version).tags
+    assert tags["champion_eligible"] == "False"
+    assert tags["champion_ineligible_reason"] == registration["ineligible_reason"]
+    with pytest.raises(mlflow.exceptions.MlflowException):
+        tracking.get_model_version_by_alias(nodes.REGISTERED_GENERATOR, CHAMPION)
+    info = mlflow.models.get_model_info(registration["model_uri"])
+    assert info.metadata["class_aware"] is False and info.metadata["image_size"] == SIZE
+    assert info.metadata["training"] == {"data_source": "synthetic", **history}
+    assert info.metadata["test_pairs"] == report["test_pairs"]
+    assert set(info.metadata["test_metrics"]) == {
+        "l1", "ssim", "psnr", "faithfulness", "faithfulness_real_photos",
+        "mean_photo_faithfulness", "mean_photo_l1",
+    }  # fmt: skip
+
+
+def _hand_report(faithfulness: float, l1: float) -> dict:
+    model = {"l1": l1, "ssim": 0.5, "psnr": 15.0, "faithfulness": faithfulness}
+    mean_photo = {"l1": 0.3, "ssim": 0.4, "psnr": 12.0, "faithfulness": 0.25}
+    return {
+        "class_aware": False,
+        "test_pairs": 8,
+        "overall": {"model": model, "mean_photo": mean_photo},
+        "faithfulness_table": {
+            "generated": faithfulness, "real_photos": 0.9, "mean_photo": 0.25,
+            "generated_guessed_category": None,
+        },
+    }  # fmt: skip
+
+
+def test_a_tie_on_faithfulness_is_decided_by_l1(tracking, monkeypatch):
+    monkeypatch.setattr(nodes, "REGISTERED_GENERATOR", "tie_break")
+    generator = keras.Sequential([keras.Input((SIZE, SIZE, 3)), keras.layers.Conv2D(3, 1)])
+    history = {"epochs": 1, "train_pairs": 8, "validation_pairs": 2}
+    decisions = []
+    for faithfulness, l1 in ((0.6, 0.2), (0.6, 0.25), (0.6, 0.15), (0.55, 0.1), (0.65, 0.3)):
+        with mlflow.start_run():
+            mlflow.log_metrics({"test_faithfulness": faithfulness, "test_l1": l1})
+            decisions.append(
+                register_generator(
+                    generator,
+                    _hand_report(faithfulness, l1),
+                    history,
+                    {"source": "local"},
+                    EVALUATION,
+                    {"categories": ["a", "b", "c", "d"]},
+                )  # fmt: skip
+            )
+    assert [d["promoted"] for d in decisions] == [True, False, True, False, True]
+    assert (
+        decisions[1]["tie_break"]
+        == "test_faithfulness ties champion v1 at 0.6000: decided by test_l1"
+    )
+    assert decisions[1]["metric"] == "test_l1" and decisions[2]["metric"] == "test_l1"
+    assert "tie_break" not in decisions[3] and decisions[3]["metric"] == "test_faithfulness"
+    assert int(tracking.get_model_version_by_alias("tie_break", CHAMPION).version) == 5
