@@ -59,15 +59,24 @@ SMALL_RUN = {
 }
 
 
-# The whole default pipeline at tiny sizes (about 30 s): a trained, evaluated, registered model.
+# The whole default pipeline at small sizes: a trained, evaluated, registered model. Trained
+# just enough (about 240 steps) that the generator beats the constant mean photo on category
+# faithfulness (0.46 against 0.25 when measured) and so becomes champion.
 TINY_RUN = {
     **SMALL_RUN,
     "training": {
-        "image_size": 32, "base_filters": 4, "epochs": 2, "batch_size": 8, "sample_grid_every": 1, "checkpoint_every": 1,
+        "image_size": 32, "base_filters": 16, "epochs": 60, "batch_size": 4, "learning_rate": 1.0e-3,
+        "sample_grid_every": 30, "checkpoint_every": 30,
         "perceptual": {"weight": 1.0, "vgg_weights": "none", "layers": ["block1_conv2", "block2_conv2"]},
     },
-    "sketch_classifier": {"image_size": 32, "epochs": 1, "vgg_weights": "none", "batch_size": 8},
-    "evaluation": {"fid_weights": "none", "batch_size": 16},
+    "sketch_classifier": {
+        "image_size": 32, "epochs": 15, "vgg_weights": "none", "batch_size": 8, "widths": [16, 32, 64],
+        "learning_rate": 3.0e-3,
+    },
+    "evaluation": {
+        "fid_weights": "none", "batch_size": 16,
+        "perceptual": {"vgg_weights": "none", "layers": ["block1_conv2", "block2_conv2"]},
+    },
 }  # fmt: skip
 
 

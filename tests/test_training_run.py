@@ -38,7 +38,7 @@ def test_default_run_trains_evaluates_and_registers_loadable_models(project):
     assert run_info.data.params["training.image_size"] == "32"
     assert run_info.data.tags["vgg_weights"] == "random"
     history = client.get_metric_history(run_info.info.run_id, "g_loss")
-    assert [m.step for m in history] == [0, 1]
+    assert [m.step for m in history] == list(range(60))
     assert {
         "val_l1",
         "d_loss",
@@ -50,7 +50,7 @@ def test_default_run_trains_evaluates_and_registers_loadable_models(project):
     artifacts = {a.path for a in client.list_artifacts(run_info.info.run_id)}
     assert {"result_grid.png", "evaluation_metrics.json", "samples"} <= artifacts
     samples = {a.path for a in client.list_artifacts(run_info.info.run_id, "samples")}
-    assert samples == {"samples/grid_epoch_0001.png", "samples/grid_epoch_0002.png"}
+    assert samples == {"samples/grid_epoch_0030.png", "samples/grid_epoch_0060.png"}
 
     report = json.loads((project / "data" / "08_reporting" / "evaluation_metrics.json").read_text())
     assert set(report["overall"]) == {"model", "untrained", "mean_photo"}
@@ -59,7 +59,19 @@ def test_default_run_trains_evaluates_and_registers_loadable_models(project):
     registration = json.loads(
         (project / "data" / "06_models" / "generator_registration.json").read_text()
     )
-    assert registration["promoted"] and registration["version"] == 1
+    assert registration["promoted"] and registration["version"] == 1, registration
+    assert registration["metric"] == "test_faithfulness" and registration["champion_eligible"]
+    assert report["faithfulness"] > report["faithfulness_table"]["mean_photo"]
+    assert {"test_faithfulness", "test_faithfulness_real_photos"} <= set(run_info.data.metrics)
+    card = mlflow.models.get_model_info("models:/sketch_to_photo/1").metadata
+    assert card["training"] == {
+        "data_source": "synthetic", "epochs": 60,
+        "train_pairs": card["training"]["train_pairs"], "validation_pairs": card["training"]["validation_pairs"],
+    } and card["training"]["train_pairs"] > 0  # fmt: skip
+    assert (
+        card["class_aware"] is False
+        and card["test_metrics"]["faithfulness"] == report["faithfulness"]
+    )
 
     generator = mlflow.keras.load_model("models:/sketch_to_photo@champion")
     sketch_file = next(
