@@ -111,7 +111,7 @@ def test_store_and_models_come_from_the_project_configuration(app, trained_proje
     # the registry tags it and the card says so.
     client = mlflow.MlflowClient(f"sqlite:///{trained_project.resolve() / 'mlflow.db'}")
     model_version = client.get_model_version("sketch_to_photo", "1")
-    champion = client.get_registered_model("sketch_to_photo").aliases.get("champion") == "1"
+    champion = str(client.get_registered_model("sketch_to_photo").aliases.get("champion")) == "1"
     label = "v1 (champion), " if champion else "v1, "
     assert generator.options == [generator.value] and generator.value.startswith(label)
     assert summary(app).startswith(f"Generator {label}")  # the card's summary
