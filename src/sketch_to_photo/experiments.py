@@ -30,10 +30,10 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from PIL import Image
 
-from sketch_to_photo.inference import generator_inputs, prepare_images, to_uint8
+from sketch_to_photo.inference import generator_inputs, to_uint8
 from sketch_to_photo.metrics import per_image_metrics
 from sketch_to_photo.models.callbacks import render_grid
-from sketch_to_photo.models.data import pair_dataset
+from sketch_to_photo.models.data import pair_dataset, unique_photos
 from sketch_to_photo.models.faithfulness import (
     JudgeSettings,
     accuracy_by_category,
@@ -94,18 +94,6 @@ def _shards(project: Path, split: str) -> list[Path]:
     return sorted((project / "data/05_model_input/pairs" / split).glob("*.npz"))
 
 
-def _unique_photos(files: list[Path], size: int) -> tuple[np.ndarray, np.ndarray]:
-    photos, labels, seen = [], [], set()
-    for path in files:
-        with np.load(path) as npz:
-            for i, photo_id in enumerate(npz["photo_ids"]):
-                if str(photo_id) not in seen:
-                    seen.add(str(photo_id))
-                    photos.append(npz["photos"][i])
-                    labels.append(int(npz["labels"][i]))
-    return prepare_images(np.stack(photos), size), np.asarray(labels)
-
-
 def _test_arrays(files: list[Path], size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     sketches, photos, labels = [], [], []
     for path in files:
@@ -154,7 +142,7 @@ def run_variant(
     generated = np.asarray(
         generator.predict(generator_inputs(generator, sketches, labels), batch_size=64, verbose=0)
     )
-    train_photos, _ = _unique_photos(_shards(project, "train"), size)
+    train_photos, _ = unique_photos(_shards(project, "train"), image_size=size)[:2]
     mean_photo = np.broadcast_to(train_photos.mean(axis=0), photos.shape)
     row: dict[str, Any] = {"variant": name, "seconds": round(seconds, 1)}
     for system, images in (("model", generated), ("mean_photo", mean_photo), ("real", photos)):
@@ -204,7 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     categories = list(manifest["categories"])
     settings = JudgeSettings(image_size=64, epochs=args.judge_epochs)
-    photos, labels = _unique_photos(_shards(args.project, "train"), settings.image_size)
+    photos, labels, _ = unique_photos(
+        _shards(args.project, "train"), image_size=settings.image_size
+    )
     # The same judge for every variant (and every later call on the same shards): cached.
     judge_file = args.out.with_name(f"{args.out.stem}_judge_{args.judge_epochs}.keras")
     if judge_file.is_file():

@@ -145,6 +145,42 @@ def draw_teapot(page) -> None:  # noqa: ANN001  (a Playwright Page)
         stroke(points)
 
 
+def draw_ant(page) -> None:  # noqa: ANN001  (a Playwright Page)
+    """Draw an ant with real mouse strokes: head, thorax and abdomen, six legs, two antennae."""
+    canvas = page.locator("canvas.upper-canvas")
+    canvas.wait_for()
+    box = canvas.bounding_box()
+    w, h = box["width"], box["height"]
+    x0, y0 = box["x"], box["y"]
+
+    def at(fx: float, fy: float) -> tuple[float, float]:
+        return x0 + fx * w, y0 + fy * h
+
+    def stroke(points: list[tuple[float, float]]) -> None:
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point, steps=2)
+        page.mouse.up()
+
+    def ellipse(fx: float, fy: float, rx: float, ry: float) -> list[tuple[float, float]]:
+        return [
+            at(fx + rx * math.cos(t), fy + ry * math.sin(t)) for t in _angles(0, 2 * math.pi, 32)
+        ]
+
+    for body in (
+        ellipse(0.27, 0.5, 0.08, 0.07),
+        ellipse(0.45, 0.5, 0.1, 0.06),
+        ellipse(0.7, 0.52, 0.16, 0.11),
+    ):
+        stroke(body)
+    for fx in (0.4, 0.46, 0.52):  # three legs each side from the thorax, bent at the knee
+        stroke([at(fx, 0.5), at(fx - 0.06, 0.34), at(fx - 0.1, 0.22)])
+        stroke([at(fx, 0.5), at(fx - 0.06, 0.66), at(fx - 0.1, 0.8)])
+    stroke([at(0.22, 0.46), at(0.16, 0.3), at(0.1, 0.26)])  # antennae
+    stroke([at(0.22, 0.54), at(0.16, 0.7), at(0.1, 0.74)])
+
+
 def _angles(start: float, stop: float, count: int) -> list[float]:
     return [start + (stop - start) * i / count for i in range(count + 1)]
 

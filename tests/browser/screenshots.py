@@ -4,6 +4,11 @@
 
 Starts the Streamlit demo and kedro-viz on 127.0.0.1, drives them in Chromium exactly as the
 browser tests do, and writes demo_draw.png, demo_test_split.png and kedro_viz.png.
+
+    python -m tests.browser.screenshots --project . --out docs/images --only ant
+
+draws an ant instead (for a model trained on real Sketchy ants, e.g. the cpu_real recipe) and
+writes only demo_draw_ant.png: the test split's pictures are Sketchy's and cannot be committed.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import Path
 from tests.browser.drive import (
     browser_page,
     chromium_missing,
+    draw_ant,
     draw_teapot,
     free_port,
     kedro_viz_command,
@@ -34,6 +40,7 @@ def main() -> None:
     )
     parser.add_argument("--project", type=Path, default=Path("."))
     parser.add_argument("--out", type=Path, default=Path("docs/images"))
+    parser.add_argument("--only", choices=["ant"], help="draw an ant and save only that picture")
     args = parser.parse_args()
     if reason := chromium_missing():
         raise SystemExit(reason)
@@ -47,6 +54,11 @@ def main() -> None:
         with browser_page(width=1400, height=900) as page:
             page.goto(f"http://127.0.0.1:{port}")
             page.get_by_text("Draw a sketch on the canvas").wait_for()
+            if args.only == "ant":
+                draw_ant(page)
+                print(f"drawn ant: {wait_for_result(page):.0f} ms")
+                page.screenshot(path=out / "demo_draw_ant.png", full_page=True)
+                return
             draw_teapot(page)
             print(f"drawn sketch: {wait_for_result(page):.0f} ms")
             page.screenshot(path=out / "demo_draw.png")
