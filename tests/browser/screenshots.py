@@ -63,7 +63,7 @@ def main() -> None:
             print(f"drawn sketch: {wait_for_result(page):.0f} ms")
             page.screenshot(path=out / "demo_draw.png")
             page.get_by_text("Test split", exact=True).click()
-            page.get_by_text("Real photo").wait_for()
+            page.get_by_text("Real photo", exact=True).wait_for(timeout=120_000)
             wait_for_idle(page)
             # pick a teddy bear: the main area's selectbox comes after the sidebar's two
             page.locator('[data-testid="stSelectbox"]').last.click()
