@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import mlflow
 import pytest
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
+from mlflow import MlflowClient
 
 from sketch_to_photo.sketchy.synthetic import SyntheticConfig, generate_synthetic_sketchy
 from tests.archive_server import server  # noqa: F401  (fixture shared by download tests)
@@ -121,3 +124,25 @@ def run(project: Path, pipelines: list[str] | None, params: dict[str, Any]) -> N
         # stack per thread: without this, the next session in this process reuses the run.
         while mlflow.active_run():
             mlflow.end_run()
+
+
+@contextlib.contextmanager
+def mlflow_store(folder: Path, experiment: str) -> Iterator[MlflowClient]:
+    """A real MLflow SQLite store in ``folder``, active while the block runs, as kedro-mlflow
+    uses it; artifacts stay in ``folder`` too (MLflow's default is ./mlruns of the cwd)."""
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    mlflow.set_experiment(
+        experiment_id=mlflow.create_experiment(
+            experiment, artifact_location=(folder / "artifacts").as_uri()
+        )
+    )
+    try:
+        yield MlflowClient(uri, uri)
+    finally:
+        while mlflow.active_run():
+            mlflow.end_run()
+        mlflow.set_tracking_uri(previous[0])
+        mlflow.set_registry_uri(previous[1])

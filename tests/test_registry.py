@@ -6,30 +6,16 @@ import keras
 import mlflow
 import numpy as np
 import pytest
-from mlflow import MlflowClient
 
 from sketch_to_photo.registry import CHAMPION, keras_signature, log_and_register, promote_if_better
+from tests.conftest import mlflow_store
 
 
 @pytest.fixture(scope="module")
 def tracking(tmp_path_factory):
     """One store for the module: creating an MLflow SQLite store takes seconds."""
-    folder = tmp_path_factory.mktemp("mlflow")
-    uri = f"sqlite:///{folder / 'mlflow.db'}"
-    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    # Artifacts default to ./mlruns of the working directory: keep them in the temporary folder.
-    mlflow.set_experiment(
-        experiment_id=mlflow.create_experiment(
-            "registry", artifact_location=(folder / "artifacts").as_uri()
-        )
-    )
-    yield MlflowClient(uri, uri)
-    while mlflow.active_run():
-        mlflow.end_run()
-    mlflow.set_tracking_uri(previous[0])
-    mlflow.set_registry_uri(previous[1])
+    with mlflow_store(tmp_path_factory.mktemp("mlflow"), "registry") as client:
+        yield client
 
 
 def _tiny_model() -> keras.Model:

@@ -119,6 +119,15 @@ def browser_page(width: int = 1400, height: int = 1000) -> Iterator[object]:
             browser.close()
 
 
+def _stroke(page, points: list[tuple[float, float]]) -> None:  # noqa: ANN001
+    """One pen stroke through ``points`` with the mouse button held."""
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for point in points[1:]:
+        page.mouse.move(*point, steps=2)
+    page.mouse.up()
+
+
 def draw_teapot(page) -> None:  # noqa: ANN001  (a Playwright Page)
     """Draw a teapot-like sketch on the demo's canvas with real mouse strokes."""
     canvas = page.locator("canvas.upper-canvas")  # fabric.js' event layer
@@ -126,13 +135,6 @@ def draw_teapot(page) -> None:  # noqa: ANN001  (a Playwright Page)
     box = canvas.bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.55
     rx, ry = box["width"] * 0.28, box["height"] * 0.22
-
-    def stroke(points: list[tuple[float, float]]) -> None:
-        page.mouse.move(*points[0])
-        page.mouse.down()
-        for point in points[1:]:
-            page.mouse.move(*point, steps=2)
-        page.mouse.up()
 
     body = [(cx + rx * math.cos(t), cy + ry * math.sin(t)) for t in _angles(0, 2 * math.pi, 48)]
     handle = [
@@ -142,7 +144,7 @@ def draw_teapot(page) -> None:  # noqa: ANN001  (a Playwright Page)
     spout = [(cx - rx, cy), (cx - 1.45 * rx, cy - 0.9 * ry), (cx - 1.6 * rx, cy - 1.1 * ry)]
     lid = [(cx - 0.45 * rx, cy - ry), (cx, cy - 1.45 * ry), (cx + 0.45 * rx, cy - ry)]
     for points in (body, handle, spout, lid):
-        stroke(points)
+        _stroke(page, points)
 
 
 def draw_ant(page) -> None:  # noqa: ANN001  (a Playwright Page)
@@ -156,13 +158,6 @@ def draw_ant(page) -> None:  # noqa: ANN001  (a Playwright Page)
     def at(fx: float, fy: float) -> tuple[float, float]:
         return x0 + fx * w, y0 + fy * h
 
-    def stroke(points: list[tuple[float, float]]) -> None:
-        page.mouse.move(*points[0])
-        page.mouse.down()
-        for point in points[1:]:
-            page.mouse.move(*point, steps=2)
-        page.mouse.up()
-
     def ellipse(fx: float, fy: float, rx: float, ry: float) -> list[tuple[float, float]]:
         return [
             at(fx + rx * math.cos(t), fy + ry * math.sin(t)) for t in _angles(0, 2 * math.pi, 32)
@@ -173,12 +168,12 @@ def draw_ant(page) -> None:  # noqa: ANN001  (a Playwright Page)
         ellipse(0.45, 0.5, 0.1, 0.06),
         ellipse(0.7, 0.52, 0.16, 0.11),
     ):
-        stroke(body)
+        _stroke(page, body)
     for fx in (0.4, 0.46, 0.52):  # three legs each side from the thorax, bent at the knee
-        stroke([at(fx, 0.5), at(fx - 0.06, 0.34), at(fx - 0.1, 0.22)])
-        stroke([at(fx, 0.5), at(fx - 0.06, 0.66), at(fx - 0.1, 0.8)])
-    stroke([at(0.22, 0.46), at(0.16, 0.3), at(0.1, 0.26)])  # antennae
-    stroke([at(0.22, 0.54), at(0.16, 0.7), at(0.1, 0.74)])
+        _stroke(page, [at(fx, 0.5), at(fx - 0.06, 0.34), at(fx - 0.1, 0.22)])
+        _stroke(page, [at(fx, 0.5), at(fx - 0.06, 0.66), at(fx - 0.1, 0.8)])
+    _stroke(page, [at(0.22, 0.46), at(0.16, 0.3), at(0.1, 0.26)])  # antennae
+    _stroke(page, [at(0.22, 0.54), at(0.16, 0.7), at(0.1, 0.74)])
 
 
 def _angles(start: float, stop: float, count: int) -> list[float]:

@@ -13,7 +13,6 @@ import mlflow
 import numpy as np
 import pytest
 from kedro.framework.startup import bootstrap_project
-from mlflow import MlflowClient
 from PIL import Image
 
 from sketch_to_photo.datasets import NpzShardsDataset
@@ -33,7 +32,7 @@ from sketch_to_photo.pipelines.evaluation.nodes import (
     train_faithfulness_judge,
 )
 from sketch_to_photo.registry import CHAMPION
-from tests.conftest import DATA_PIPELINES, SMALL_RUN, make_project, run
+from tests.conftest import DATA_PIPELINES, SMALL_RUN, make_project, mlflow_store, run
 
 # ---- report logic on hand-made numbers --------------------------------------------------
 
@@ -149,21 +148,8 @@ def judge(shards) -> tuple[keras.Model, dict]:
 @pytest.fixture(scope="module")
 def tracking(tmp_path_factory):
     """A real SQLite MLflow store, as kedro-mlflow uses it (one run per test)."""
-    folder = tmp_path_factory.mktemp("mlflow")
-    uri = f"sqlite:///{folder / 'mlflow.db'}"
-    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    mlflow.set_experiment(
-        experiment_id=mlflow.create_experiment(
-            "evaluation", artifact_location=(folder / "artifacts").as_uri()
-        )
-    )
-    yield MlflowClient(uri, uri)
-    while mlflow.active_run():
-        mlflow.end_run()
-    mlflow.set_tracking_uri(previous[0])
-    mlflow.set_registry_uri(previous[1])
+    with mlflow_store(tmp_path_factory.mktemp("mlflow"), "evaluation") as client:
+        yield client
 
 
 def _constant_generator(photo: np.ndarray) -> keras.Model:

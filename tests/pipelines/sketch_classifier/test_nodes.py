@@ -10,7 +10,6 @@ import mlflow
 import numpy as np
 import pytest
 import tensorflow as tf
-from mlflow import MlflowClient
 
 from sketch_to_photo.datasets import NpzShardsDataset
 from sketch_to_photo.models import perceptual
@@ -27,6 +26,7 @@ from sketch_to_photo.pipelines.sketch_classifier.nodes import (
 from sketch_to_photo.registry import CHAMPION
 from sketch_to_photo.sketchy import layout
 from sketch_to_photo.sketchy.synthetic import SyntheticConfig, generate_synthetic_sketchy
+from tests.conftest import mlflow_store
 
 # Keras' weight saving under NumPy 2 (not this code).
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -89,20 +89,8 @@ def shards(tmp_path_factory: pytest.TempPathFactory) -> dict:
 @pytest.fixture
 def tracking(tmp_path: Path):
     """A real MLflow SQLite store with its artifacts in ``tmp_path``."""
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    mlflow.set_experiment(
-        experiment_id=mlflow.create_experiment(
-            "classifier", artifact_location=(tmp_path / "artifacts").as_uri()
-        )
-    )
-    yield MlflowClient(uri, uri)
-    while mlflow.active_run():
-        mlflow.end_run()
-    mlflow.set_tracking_uri(previous[0])
-    mlflow.set_registry_uri(previous[1])
+    with mlflow_store(tmp_path, "classifier") as client:
+        yield client
 
 
 def test_small_cnn_learns_the_synthetic_categories(shards):
