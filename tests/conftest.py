@@ -105,14 +105,20 @@ def trained_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project after a tiny default ``kedro run``: shards, trained models, MLflow store with
     ``sketch_to_photo`` and ``sketch_category`` v1 (champion). Shared: copy it to change it."""
     root = make_project(tmp_path_factory.mktemp("trained") / "project")
+    run_from_project(root, None, TINY_RUN)
+    return root
+
+
+def run_from_project(root: Path, pipelines: list[str] | None, params: dict[str, Any]) -> None:
+    """:func:`run` with the project folder as the working directory (the catalog's relative
+    paths resolve from there), restoring the previous one after."""
     previous = Path.cwd()
     os.chdir(root)
     try:
         bootstrap_project(root)
-        run(root, None, TINY_RUN)
+        run(root, pipelines, params)
     finally:
         os.chdir(previous)
-    return root
 
 
 def run(project: Path, pipelines: list[str] | None, params: dict[str, Any]) -> None:

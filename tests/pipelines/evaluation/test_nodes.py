@@ -4,15 +4,12 @@ in test_training_run)."""
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
-from pathlib import Path
 
 import keras
 import mlflow
 import numpy as np
 import pytest
-from kedro.framework.startup import bootstrap_project
 from PIL import Image
 
 from sketch_to_photo.datasets import NpzShardsDataset
@@ -32,7 +29,7 @@ from sketch_to_photo.pipelines.evaluation.nodes import (
     train_faithfulness_judge,
 )
 from sketch_to_photo.registry import CHAMPION
-from tests.conftest import DATA_PIPELINES, SMALL_RUN, make_project, mlflow_store, run
+from tests.conftest import DATA_PIPELINES, SMALL_RUN, make_project, mlflow_store, run_from_project
 
 # ---- report logic on hand-made numbers --------------------------------------------------
 
@@ -130,13 +127,7 @@ SIZE = 32  # the toy generators' size (shards are stored at 64)
 def shards(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Pair shards of a small synthetic dataset, made by the data pipelines."""
     root = make_project(tmp_path_factory.mktemp("evaluation") / "project")
-    previous = Path.cwd()
-    os.chdir(root)
-    try:
-        bootstrap_project(root)
-        run(root, DATA_PIPELINES, DATA)
-    finally:
-        os.chdir(previous)
+    run_from_project(root, DATA_PIPELINES, DATA)
     return NpzShardsDataset(path=str(root / "data" / "05_model_input" / "pairs")).load()
 
 
