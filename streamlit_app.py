@@ -26,27 +26,30 @@ from sketch_to_photo.demo import (
     CLASSIFIER_NAME,
     GENERATOR_NAME,
     MAKE_MODELS_COMMAND,
-    CategoryNeeded,
     HeldOutPair,
-    LoadedModel,
     MlflowStore,
     ModelCard,
     ModelVersion,
     canvas_sketch,
-    classify,
-    display_name,
     enlarge,
-    guessed_category,
     held_out_pairs,
     list_names,
     load_registered_model,
+    model_card,
     png_bytes,
     project_mlflow_store,
     read_upload,
     registered_versions,
-    sketch_to_photo,
 )
 from sketch_to_photo.inference import SketchInputError
+from sketch_to_photo.photograph import (
+    CategoryNeeded,
+    LoadedModel,
+    classify,
+    display_name,
+    guessed_category,
+    sketch_to_photo,
+)
 
 PROJECT_PATH = Path(__file__).resolve().parent
 CANVAS_SIZE = 320
@@ -284,7 +287,7 @@ def main() -> None:
             f"run `{MAKE_MODELS_COMMAND}` to register a new version."
         )
         return
-    show_model_card(generator.card)
+    show_model_card(model_card(generator))
     input_column, output_column = st.columns([1, 1.4], gap="large")
     with input_column:
         source = st.radio("Sketch from", INPUTS, horizontal=True, key="input")

@@ -23,7 +23,8 @@ from sketch_to_photo.demo import UNKNOWN
 from sketch_to_photo.models import build_generator
 from sketch_to_photo.registry import log_and_register, promote_if_better
 from tests.conftest import PROJECT_ROOT
-from tests.test_demo import FULL_METADATA, class_aware_generator
+from tests.test_demo import FULL_METADATA
+from tests.test_photograph import class_aware_generator
 
 TIMEOUT = 120
 
