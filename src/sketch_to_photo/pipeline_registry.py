@@ -6,6 +6,9 @@ from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
 
+ON_REQUEST = {"inference"}  # run by name: kedro run --pipelines inference
+
+
 def register_pipelines() -> dict[str, Pipeline]:
     """Register the project's pipelines.
 
@@ -13,5 +16,6 @@ def register_pipelines() -> dict[str, Pipeline]:
         A mapping from pipeline names to ``Pipeline`` objects.
     """
     pipelines = find_pipelines(raise_errors=True)
-    pipelines["__default__"] = sum(pipelines.values())
+    # `kedro run` builds and registers the model; batch inference uses it, on request.
+    pipelines["__default__"] = sum(p for name, p in pipelines.items() if name not in ON_REQUEST)
     return pipelines

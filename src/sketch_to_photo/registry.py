@@ -5,19 +5,35 @@ Plain MLflow (no Kedro): the training pipelines call these inside kedro-mlflow's
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import tempfile
 from dataclasses import asdict, dataclass
+from importlib.metadata import version as package_version
+from pathlib import Path
 from typing import Any
 
 import keras
 import mlflow
 import numpy as np
+import pandas as pd
 import tensorflow as tf
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models.signature import ModelSignature
 from mlflow.types import Schema, TensorSpec
+
+from sketch_to_photo.models.export import export_onnx
+from sketch_to_photo.serving import (
+    CARD,
+    CLASSIFIER,
+    GENERATOR,
+    SERVICE_NAME,
+    SketchToPhotoService,
+    png_bytes,
+    service_signature,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -164,3 +180,66 @@ def promote_if_better(
             {f"{name}.champion_promoted": str(promoted), f"{name}.champion_reason": reason}
         )
     return decision
+
+
+def service_example() -> pd.DataFrame:
+    """A drawn sketch (a circle and a cross) as the served model's input example."""
+    canvas = np.full((96, 96, 3), 255, np.uint8)
+    canvas[20:76, 46:50] = 0
+    canvas[46:50, 20:76] = 0
+    return pd.DataFrame({"image": [png_bytes(canvas)]})
+
+
+def log_and_register_service(
+    generator: keras.Model,
+    classifier: keras.Model | None,
+    card: dict[str, Any],
+    *,
+    registered_name: str = SERVICE_NAME,
+) -> int:
+    """Export ``generator`` (and ``classifier``) to ONNX and register them with ``card`` as the
+    served pyfunc model (:class:`sketch_to_photo.serving.SketchToPhotoService`); return its
+    version. ``card`` says what the models are: ``generator_name``, ``generator_version``,
+    ``image_size``, ``categories`` and, with a classifier, ``classifier`` (its ``image_size``
+    and ``categories``)."""
+    if mlflow.active_run() is None:
+        raise RuntimeError("log_and_register_service needs an active MLflow run.")
+    with tempfile.TemporaryDirectory(prefix="sketch_to_photo_service.") as tmp:
+        folder = Path(tmp)
+        artifacts = {GENERATOR: str(export_onnx(generator, folder / "generator.onnx"))}
+        if classifier is not None:
+            artifacts[CLASSIFIER] = str(export_onnx(classifier, folder / "classifier.onnx"))
+        card_path = folder / "card.json"
+        card_path.write_text(json.dumps(card, indent=2), encoding="utf-8")
+        artifacts[CARD] = str(card_path)
+        info = mlflow.pyfunc.log_model(
+            name="service",
+            python_model=SketchToPhotoService(),
+            artifacts=artifacts,
+            signature=service_signature(),
+            input_example=service_example(),
+            # The project's preprocessing travels with the model (build-docker, other hosts).
+            code_paths=[str(Path(__file__).parent)],
+            registered_model_name=registered_name,
+            metadata=card,
+            pip_requirements=[
+                f"mlflow=={mlflow.__version__}",
+                f"onnxruntime=={package_version('onnxruntime')}",
+                f"numpy=={np.__version__}",
+                f"pandas=={pd.__version__}",
+                f"pillow=={package_version('pillow')}",
+                f"opencv-python-headless=={package_version('opencv-python-headless')}",
+            ],
+        )
+    number = int(info.registered_model_version)
+    logger.info("Registered %s version %d (%s)", registered_name, number, info.model_uri)
+    return number
+
+
+def follow_champion(
+    name: str, version: int, promoted: bool, client: MlflowClient | None = None
+) -> None:
+    """Point ``name``'s ``champion`` alias at ``version`` when the model it serves was promoted,
+    so the served champion is always the registry's champion generator."""
+    if promoted:
+        (client or MlflowClient()).set_registered_model_alias(name, CHAMPION, str(version))

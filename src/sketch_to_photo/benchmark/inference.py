@@ -1,12 +1,21 @@
-"""Inference speed: milliseconds per 256x256 sketch through the project's inference path.
+"""Inference speed: milliseconds per sketch through the project's inference path, Keras
+against ONNX Runtime.
 
 A sketch is drawn, encoded as PNG and sent through :mod:`sketch_to_photo.inference` as the
 demo does: batch 1 is :func:`~sketch_to_photo.inference.generate_photo` (decode, checks,
 resize, scale, generator in inference mode, back to uint8); batch 16 preprocesses each sketch
 with :func:`~sketch_to_photo.inference.preprocess_sketch` and runs the generator once on the
-stack. The generator has the training size (default 256 px, 64 filters, 54.4M parameters);
-its weights are random (the speed does not depend on them). Each case is timed in float32 and
-in the recommended precision for the machine (``auto``).
+stack. For every image side (default 64, 128 and 256 px; 64 filters, 54.4M parameters at
+256 px) the generator's weights are random (the speed does not depend on them) and it is timed
+
+- in Keras, in float32 and in the recommended precision for the machine (``auto``);
+- in ONNX Runtime (:class:`~sketch_to_photo.onnx_model.OnnxModel`), as the float32 export of
+  the same generator (:func:`~sketch_to_photo.models.export.export_onnx`), through the same
+  code.
+
+ONNX rows carry ``speedup_vs_keras``: the best Keras time per sketch at the same size and batch
+divided by ONNX Runtime's, both measured in this run (the ratio is what carries over to another
+machine, not the absolute times).
 """
 
 from __future__ import annotations
@@ -15,21 +24,27 @@ import argparse
 import gc
 import statistics
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import cv2
 import keras
 import numpy as np
+import onnxruntime
 
 from sketch_to_photo.benchmark import ceiling
 from sketch_to_photo.benchmark.flops import conv_flops
 from sketch_to_photo.benchmark.report import Row
 from sketch_to_photo.inference import generate_photo, preprocess_sketch, to_uint8
 from sketch_to_photo.models import build_generator
+from sketch_to_photo.models.export import export_onnx
 from sketch_to_photo.models.precision import set_precision_policy
+from sketch_to_photo.onnx_model import OnnxModel
 
 SECTION = "inference"
 TARGET_MS_BATCH_1 = 150.0
+BACKENDS = ("keras", "onnx")
 
 
 def progress(message: str) -> None:
@@ -38,7 +53,9 @@ def progress(message: str) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("inference")
-    group.add_argument("--inference-size", type=int, default=256, help="image side (default 256)")
+    group.add_argument(
+        "--inference-sizes", default="64,128,256", help="image sides (default 64,128,256)"
+    )
     group.add_argument(
         "--inference-filters", type=int, default=64, help="base filters (default 64)"
     )
@@ -49,7 +66,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--inference-precisions",
         default="float32,auto",
-        help="precision policies to time (default float32,auto)",
+        help="Keras precision policies to time (default float32,auto)",
+    )
+    group.add_argument(
+        "--inference-backends",
+        default="keras,onnx",
+        help="keras (each precision) and/or onnx (ONNX Runtime, float32 export); default both",
     )
     group.add_argument(
         "--inference-quick", action="store_true", help="tiny sizes (32 px, 8 filters, 2 calls)"
@@ -84,9 +106,12 @@ def _median_seconds(call: object, repeats: int, warmup: int = 2) -> float:
 
 
 def time_generator(
-    generator: keras.Model, sketch: bytes, size: int, batch_size: int, repeats: int
+    generator: keras.Model | OnnxModel, sketch: bytes, size: int, batch_size: int, repeats: int
 ) -> float:
-    """Median seconds per call of the inference path on ``batch_size`` sketches."""
+    """Median seconds per call of the inference path on ``batch_size`` sketches.
+
+    ``generator`` is a ``keras.Model`` or an :class:`OnnxModel`: both go through this code.
+    """
     if batch_size == 1:
         return _median_seconds(lambda: generate_photo(generator, sketch, size), repeats)
 
@@ -97,44 +122,157 @@ def time_generator(
     return _median_seconds(batch, repeats)
 
 
-def run(args: argparse.Namespace) -> list[Row]:
-    size, filters, repeats = args.inference_size, args.inference_filters, args.inference_repeats
-    if args.inference_quick:
-        size, filters, repeats = 32, 8, 2
+def onnx_twin(generator: keras.Model, directory: str | Path, threads: int = 0) -> OnnxModel:
+    """``generator`` exported to ONNX in ``directory`` and opened in ONNX Runtime."""
+    path = export_onnx(generator, Path(directory) / f"{generator.name}.onnx")
+    return OnnxModel(path, threads=threads)
+
+
+def _int_list(text: str, option: str) -> list[int]:
     try:
-        batch_sizes = [int(b) for b in str(args.inference_batches).split(",")]
+        values = [int(part) for part in str(text).split(",")]
     except ValueError as error:
-        raise ValueError(
-            f"--inference-batches must be comma-separated integers, got {args.inference_batches!r}"
-        ) from error
-    if not batch_sizes or min(batch_sizes) < 1 or repeats < 1:
-        raise ValueError("--inference-batches and --inference-repeats must be positive")
+        raise ValueError(f"{option} must be comma-separated integers, got {text!r}") from error
+    if not values or min(values) < 1:
+        raise ValueError(f"{option} must be positive, got {text!r}")
+    return values
+
+
+def _names(text: str, option: str, allowed: tuple[str, ...] | None = None) -> list[str]:
+    names = [part.strip().lower() for part in str(text).split(",") if part.strip()]
+    unknown = sorted(set(names) - set(allowed)) if allowed is not None else []
+    if not names or unknown:
+        raise ValueError(f"{option} takes any of {', '.join(allowed or ())}, got {text!r}")
+    return list(dict.fromkeys(names))  # in order, once each
+
+
+def _row(
+    case: str,
+    seconds: float,
+    batch_size: int,
+    flops: float,
+    note: str,
+    extra: dict[str, float] | None = None,
+) -> Row:
+    ms_per_sketch = 1000.0 * seconds / batch_size
+    gflops = batch_size * flops / seconds / 1e9
+    values = {
+        "ms_per_sketch": ms_per_sketch,
+        "sketches_per_s": batch_size / seconds,
+        "gflops": gflops,
+        **ceiling.fractions(gflops),
+        **(extra or {}),
+    }
+    if batch_size == 1:
+        met = "met" if ms_per_sketch <= TARGET_MS_BATCH_1 else "NOT met"
+        note += f"; target <= {TARGET_MS_BATCH_1:.0f} ms {met}"
+    return Row(SECTION, case, values, note)
+
+
+def _reset_keras() -> None:
+    keras.mixed_precision.set_global_policy("float32")
+    keras.backend.clear_session()
+    gc.collect()
+
+
+def _time_keras(
+    size: int, filters: int, precisions: list[str], batch_sizes: list[int], repeats: int
+) -> tuple[list[Row], dict[int, tuple[float, str]]]:
+    """Rows for each Keras precision, and the best (ms per sketch, policy) per batch size."""
     sketch = sketch_png(size)
-    rows = []
-    for precision in str(args.inference_precisions).split(","):
+    rows: list[Row] = []
+    best: dict[int, tuple[float, str]] = {}
+    timed: set[str] = set()
+    for precision in precisions:
         try:
             policy = set_precision_policy(precision)
+            if policy in timed:  # e.g. auto is float32 on this machine
+                progress(f"{size}px: {precision} is {policy}, already timed")
+                continue
+            timed.add(policy)
             keras.utils.set_random_seed(0)
             generator = build_generator(size, filters)
             flops = conv_flops(generator)
             for batch_size in batch_sizes:
-                progress(f"{policy} batch {batch_size}, {repeats} calls")
+                progress(f"keras {policy} {size}px batch {batch_size}, {repeats} calls")
                 seconds = time_generator(generator, sketch, size, batch_size, repeats)
-                ms_per_sketch = 1000.0 * seconds / batch_size
-                gflops = batch_size * flops / seconds / 1e9
-                values = {
-                    "ms_per_sketch": ms_per_sketch,
-                    "sketches_per_s": batch_size / seconds,
-                    "gflops": gflops,
-                    **ceiling.fractions(gflops),
-                }
-                note = f"asked {precision}, {size}px, {filters} filters"
-                if batch_size == 1:
-                    met = "met" if ms_per_sketch <= TARGET_MS_BATCH_1 else "NOT met"
-                    note += f"; target <= {TARGET_MS_BATCH_1:.0f} ms {met}"
-                rows.append(Row(SECTION, f"{policy} b{batch_size}", values, note))
+                note = f"keras, asked {precision}, {filters} filters"
+                row = _row(f"{policy} {size}px b{batch_size}", seconds, batch_size, flops, note)
+                rows.append(row)
+                ms = row.values["ms_per_sketch"]
+                if batch_size not in best or ms < best[batch_size][0]:
+                    best[batch_size] = (ms, policy)
         finally:
-            keras.mixed_precision.set_global_policy("float32")
-            keras.backend.clear_session()
+            _reset_keras()
+    return rows, best
+
+
+def _time_onnx(
+    size: int,
+    filters: int,
+    batch_sizes: list[int],
+    repeats: int,
+    best_keras: dict[int, tuple[float, str]],
+    threads: int,
+) -> list[Row]:
+    """Rows for ONNX Runtime on the float32 export of the same (seed 0) generator."""
+    sketch = sketch_png(size)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="inference-onnx-") as directory:
+        try:
+            set_precision_policy("float32")
+            keras.utils.set_random_seed(0)
+            generator = build_generator(size, filters)
+            flops = conv_flops(generator)
+            progress(f"onnx {size}px: exporting the float32 generator")
+            model = onnx_twin(generator, directory, threads)
+            del generator
+        finally:
+            _reset_keras()
+        try:
+            for batch_size in batch_sizes:
+                progress(f"onnx {size}px batch {batch_size}, {repeats} calls")
+                seconds = time_generator(model, sketch, size, batch_size, repeats)
+                note = f"onnxruntime {onnxruntime.__version__}, float32 export, {filters} filters"
+                extra = {}
+                if batch_size in best_keras:
+                    keras_ms, policy = best_keras[batch_size]
+                    onnx_ms = 1000.0 * seconds / batch_size
+                    extra["speedup_vs_keras"] = keras_ms / onnx_ms
+                    note += f"; vs keras {policy}"
+                    faster, ratio = ("onnx", keras_ms / onnx_ms)
+                    if keras_ms < onnx_ms:
+                        faster, ratio = (f"keras {policy}", onnx_ms / keras_ms)
+                    progress(
+                        f"{size}px b{batch_size}: {faster} is faster, {ratio:.2f}x "
+                        f"(onnx {onnx_ms:.3g} ms, keras {policy} {keras_ms:.3g} ms per sketch)"
+                    )
+                row = _row(f"onnx {size}px b{batch_size}", seconds, batch_size, flops, note, extra)
+                rows.append(row)
+        finally:
+            del model  # its thread pool must not compete with the next size's Keras runs
             gc.collect()
+    return rows
+
+
+def run(args: argparse.Namespace) -> list[Row]:
+    sizes = _int_list(args.inference_sizes, "--inference-sizes")
+    filters, repeats = args.inference_filters, args.inference_repeats
+    if args.inference_quick:
+        sizes, filters, repeats = [32], 8, 2
+    batch_sizes = _int_list(args.inference_batches, "--inference-batches")
+    if repeats < 1:
+        raise ValueError(f"--inference-repeats must be positive, got {repeats}")
+    backends = _names(args.inference_backends, "--inference-backends", BACKENDS)
+    precisions = _names(args.inference_precisions, "--inference-precisions")
+    # ONNX Runtime gets the threads TensorFlow was given (0: one per core for both).
+    threads = int(getattr(args, "intra_op_threads", 0) or 0)
+    rows: list[Row] = []
+    for size in sizes:
+        best_keras: dict[int, tuple[float, str]] = {}
+        if "keras" in backends:
+            keras_rows, best_keras = _time_keras(size, filters, precisions, batch_sizes, repeats)
+            rows.extend(keras_rows)
+        if "onnx" in backends:
+            rows.extend(_time_onnx(size, filters, batch_sizes, repeats, best_keras, threads))
     return rows

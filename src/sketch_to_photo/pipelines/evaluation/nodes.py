@@ -36,7 +36,14 @@ from sketch_to_photo.models.data import pair_dataset, unique_photos
 from sketch_to_photo.models.faithfulness import JudgeSettings, judge_predictions, train_judge
 from sketch_to_photo.models.perceptual import CONNECT_TIMEOUT_S, check_reachable, keras_cache_path
 from sketch_to_photo.pairs import shard_paths, split_and_category
-from sketch_to_photo.registry import CHAMPION, log_and_register, promote_if_better
+from sketch_to_photo.registry import (
+    CHAMPION,
+    follow_champion,
+    log_and_register,
+    log_and_register_service,
+    promote_if_better,
+)
+from sketch_to_photo.serving import SERVICE_NAME
 
 logger = logging.getLogger(__name__)
 
@@ -665,4 +672,43 @@ def register_generator(
     result["champion_eligible"] = disqualified is None
     if disqualified:
         result["ineligible_reason"] = disqualified
+    result["model_card"] = metadata
     return result
+
+
+def register_service(
+    generator: keras.Model,
+    sketch_classifier: keras.Model,
+    generator_registration: dict[str, Any],
+) -> dict[str, Any]:
+    """Register the served model for the generator version just registered: generator and
+    sketch classifier in ONNX with the model card (README "Serve the model"). Its ``champion``
+    alias moves exactly when the generator's does."""
+    generator_version = int(generator_registration["version"])
+    model_card = dict(generator_registration["model_card"])
+    card = {
+        "generator_name": REGISTERED_GENERATOR,
+        "generator_version": generator_version,
+        **model_card,
+        "classifier": {
+            "image_size": int(sketch_classifier.inputs[0].shape[1]),
+            "categories": list(model_card["categories"]),
+        },
+    }
+    version = log_and_register_service(generator, sketch_classifier, card)
+    client = MlflowClient()
+    client.set_model_version_tag(
+        SERVICE_NAME, str(version), "generator_version", str(generator_version)
+    )
+    client.set_model_version_tag(
+        REGISTERED_GENERATOR, str(generator_version), "service_version", str(version)
+    )
+    promoted = bool(generator_registration["promoted"])
+    follow_champion(SERVICE_NAME, version, promoted, client)
+    return {
+        "model_uri": f"models:/{SERVICE_NAME}/{version}",
+        "name": SERVICE_NAME,
+        "version": version,
+        "generator_version": generator_version,
+        "champion": promoted,
+    }  # fmt: skip

@@ -2,7 +2,12 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import evaluate_generator, register_generator, train_faithfulness_judge
+from .nodes import (
+    evaluate_generator,
+    register_generator,
+    register_service,
+    train_faithfulness_judge,
+)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -39,6 +44,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ],
                 "generator_registration",
                 name="register_generator",
+            ),
+            Node(
+                register_service,
+                ["generator", "sketch_classifier", "generator_registration"],
+                "service_registration",
+                name="register_service",
             ),
         ]
     )
