@@ -93,3 +93,5 @@ def test_plain_generator_ignores_a_category():
     assert not generator.class_aware
     result = sketch_to_photo(teapot(), generator, category="ant")
     assert result.category is None and result.category_note is None
+    with pytest.raises(ValueError, match="'zebra' is not one of this model's categories"):
+        sketch_to_photo(teapot(), generator, category="zebra")

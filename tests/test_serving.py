@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 
 import cv2
 import mlflow
@@ -15,12 +16,34 @@ import pytest
 from mlflow.exceptions import MlflowException
 from PIL import Image
 
+from sketch_to_photo.models.export import export_onnx
 from sketch_to_photo.registry import CHAMPION, follow_champion, log_and_register_service
-from sketch_to_photo.serving import SERVICE_NAME, SketchToPhotoService
+from sketch_to_photo.serving import CARD, CLASSIFIER, GENERATOR, SERVICE_NAME, SketchToPhotoService
 from tests.conftest import mlflow_store
 from tests.test_photograph import CATEGORIES, class_aware_generator, fixed_classifier
 
 CLASSIFIER_NAMES = ["zebra", "teddy_bear", "ant", "alarm_clock"]  # guesses "ant" (index 2)
+CARD_CONTENT = {
+    "generator_name": "sketch_to_photo", "generator_version": 4, "image_size": 32,
+    "categories": CATEGORIES, "class_aware": True,
+    "classifier": {"image_size": 32, "categories": CLASSIFIER_NAMES},
+}  # fmt: skip
+
+
+def local_service(folder) -> SketchToPhotoService:
+    """The served model's object built from ONNX files in ``folder``, without a registry: a
+    class-aware generator over CATEGORIES and a classifier that always guesses "ant"."""
+    card = folder / "card.json"
+    card.write_text(json.dumps(CARD_CONTENT), encoding="utf-8")
+    artifacts = {
+        GENERATOR: str(export_onnx(class_aware_generator(), folder / "generator.onnx")),
+        CLASSIFIER: str(export_onnx(fixed_classifier(answer=2), folder / "classifier.onnx")),
+        CARD: str(card),
+    }
+    service = SketchToPhotoService()
+    service.load_artifacts(artifacts)
+    service.registered_as = f"{SERVICE_NAME} v1 (@champion)"
+    return service
 
 
 def sketch_png(mode: str = "RGB", fmt: str = "PNG") -> bytes:
@@ -43,14 +66,9 @@ def sketch_png(mode: str = "RGB", fmt: str = "PNG") -> bytes:
 def registered(tmp_path_factory):
     """A class-aware generator and a classifier registered as the served model (v1)."""
     with mlflow_store(tmp_path_factory.mktemp("serving"), "serving") as client:
-        card = {
-            "generator_name": "sketch_to_photo", "generator_version": 4, "image_size": 32,
-            "categories": CATEGORIES, "class_aware": True,
-            "classifier": {"image_size": 32, "categories": CLASSIFIER_NAMES},
-        }  # fmt: skip
         with mlflow.start_run():
             version = log_and_register_service(
-                class_aware_generator(), fixed_classifier(answer=2), card
+                class_aware_generator(), fixed_classifier(answer=2), CARD_CONTENT
             )
         yield client, version
 

@@ -113,18 +113,18 @@ def sketch_to_photo(
 
     A class-aware generator draws ``category`` (one of ``generator.categories``) when given,
     else the classifier's guess; :class:`CategoryNeeded` when there is neither. A plain
-    generator ignores ``category``. Raises :class:`SketchInputError` for input that is not a
-    usable sketch.
+    generator does not use ``category``, but an unknown one is still an error, for both.
+    Raises :class:`SketchInputError` for input that is not a usable sketch.
     """
+    if category is not None and generator.categories and category not in generator.categories:
+        raise ValueError(
+            f"{category!r} is not one of this model's categories: {generator.categories}"
+        )
     x = preprocess_sketch(source, generator.image_size)
     probabilities = classify(source, classifier) if classifier is not None else {}
     used, how, index = None, None, None
     if generator.class_aware:
         if category is not None:
-            if category not in generator.categories:
-                raise ValueError(
-                    f"{category!r} is not one of this model's categories: {generator.categories}"
-                )
             used, how = category, PICKED
         else:
             used, how = guessed_category(probabilities, generator.categories), GUESSED

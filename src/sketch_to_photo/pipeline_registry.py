@@ -5,7 +5,6 @@ from __future__ import annotations
 from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
-
 ON_REQUEST = {"inference"}  # run by name: kedro run --pipelines inference
 
 

@@ -27,7 +27,7 @@ from PIL import Image
 
 from sketch_to_photo.inference import SketchInputError
 from sketch_to_photo.onnx_model import OnnxModel
-from sketch_to_photo.photograph import CategoryNeeded, LoadedModel, Result, sketch_to_photo
+from sketch_to_photo.photograph import GUESSED, CategoryNeeded, LoadedModel, Result, sketch_to_photo
 
 SERVICE_NAME = "sketch_to_photo_service"
 GENERATOR, CLASSIFIER, CARD = "generator_onnx", "classifier_onnx", "card"
@@ -122,12 +122,16 @@ class SketchToPhotoService(mlflow.pyfunc.PythonModel):
                 if result.probabilities
                 else None
             )
+            source = result.category_source or (GUESSED if result.guess else None)
+            if category is not None and not self.generator.class_aware:
+                source = (
+                    f"{source or 'none'}; this model draws without a category ({category!r} unused)"
+                )
             rows.append(
                 {
                     "photo": png_bytes(result.photo),
                     "category": result.category or result.guess,
-                    "category_source": result.category_source
-                    or ("the classifier's guess" if result.guess else None),
+                    "category_source": source,
                     "confidence": confidence,
                 }
             )

@@ -136,8 +136,12 @@ def draw_contact_sheet(
     """sketch | photo tiles with the file name and the category used; skipped files last."""
     sheet = inference["contact_sheet"]
     cell, columns, limit = int(sheet["cell_px"]), int(sheet["columns"]), int(sheet["max_tiles"])
-    ordered = sorted(inference_outcomes, key=lambda o: o.status != OK)
-    shown, hidden = ordered[:limit], len(ordered) - min(limit, len(ordered))
+    made = [o for o in inference_outcomes if o.status == OK]
+    skipped = [o for o in inference_outcomes if o.status != OK]
+    # Skipped files keep up to a quarter of the tiles, so a long folder does not hide them.
+    skipped_shown = skipped[: max(limit // 4, limit - len(made))]
+    shown = made[: limit - len(skipped_shown)] + skipped_shown
+    hidden = len(inference_outcomes) - len(shown)
     font = ImageFont.load_default(size=max(10, cell // 11))
     line = font.size + 3
     caption_h = 3 * line + 4
