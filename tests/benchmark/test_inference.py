@@ -1,9 +1,11 @@
-"""The inference section at tiny sizes, through the project's real inference path."""
+"""The inference section at tiny sizes, through the project's real inference path, in Keras and
+in ONNX Runtime."""
 
 from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 import cv2
 import keras
@@ -11,7 +13,8 @@ import numpy as np
 import pytest
 
 from sketch_to_photo.benchmark import inference
-from sketch_to_photo.inference import is_blank, load_image, sketch_to_rgb
+from sketch_to_photo.inference import generate_photo, is_blank, load_image, sketch_to_rgb
+from sketch_to_photo.models import build_generator
 
 
 def _args(*argv: str) -> argparse.Namespace:
@@ -22,9 +25,10 @@ def _args(*argv: str) -> argparse.Namespace:
 
 def test_defaults_are_the_documented_measurement() -> None:
     args = _args()
-    assert (args.inference_size, args.inference_filters) == (256, 64)
+    assert (args.inference_sizes, args.inference_filters) == ("64,128,256", 64)
     assert args.inference_batches == "1,16"
     assert args.inference_precisions == "float32,auto"
+    assert args.inference_backends == "keras,onnx"
 
 
 def test_the_benchmark_sketch_is_a_valid_drawing() -> None:
@@ -35,23 +39,60 @@ def test_the_benchmark_sketch_is_a_valid_drawing() -> None:
     assert np.median(grey) == 255  # white paper with strokes
 
 
-def test_quick_run_times_every_batch_and_precision() -> None:
+def test_quick_run_times_every_batch_precision_and_backend() -> None:
     rows = inference.run(
         _args("--inference-quick", "--inference-batches", "1,3", "--inference-precisions",
               "float32,mixed_bfloat16")
     )  # fmt: skip
     assert [row.case for row in rows] == [
-        "float32 b1", "float32 b3", "mixed_bfloat16 b1", "mixed_bfloat16 b3",
+        "float32 32px b1", "float32 32px b3", "mixed_bfloat16 32px b1", "mixed_bfloat16 32px b3",
+        "onnx 32px b1", "onnx 32px b3",
     ]  # fmt: skip
     for row in rows:
         assert row.section == "inference"
         for name in ("ms_per_sketch", "sketches_per_s", "gflops"):
             assert math.isfinite(row.values[name]) and row.values[name] > 0, (row.case, name)
         assert row.values["sketches_per_s"] == pytest.approx(1000 / row.values["ms_per_sketch"])
+    keras_rows = [row for row in rows if not row.case.startswith("onnx")]
+    assert all("speedup_vs_keras" not in row.values for row in keras_rows)
+    for batch in ("b1", "b3"):
+        onnx = next(row for row in rows if row.case == f"onnx 32px {batch}")
+        best_keras = min(r.values["ms_per_sketch"] for r in keras_rows if r.case.endswith(batch))
+        speedup = onnx.values["speedup_vs_keras"]
+        assert math.isfinite(speedup) and speedup > 0
+        assert speedup == pytest.approx(best_keras / onnx.values["ms_per_sketch"])
     assert "target <= 150 ms" in rows[0].note
+    assert "onnxruntime" in rows[4].note
     assert keras.mixed_precision.global_policy().name == "float32"  # restored
 
 
-def test_bad_batches_are_refused() -> None:
+def test_onnx_alone_has_no_speedup_to_report() -> None:
+    rows = inference.run(
+        _args("--inference-quick", "--inference-batches", "1", "--inference-backends", "onnx")
+    )
+    assert [row.case for row in rows] == ["onnx 32px b1"]
+    assert rows[0].values["ms_per_sketch"] > 0
+    assert "speedup_vs_keras" not in rows[0].values
+
+
+def test_onnx_gives_the_float32_keras_photo(tmp_path: Path) -> None:
+    """The ONNX export through the same inference path: the same photo within 1 level."""
+    keras.utils.set_random_seed(0)
+    generator = build_generator(32, 8)
+    sketch = inference.sketch_png(32)
+    onnx = inference.onnx_twin(generator, tmp_path)
+    expected = generate_photo(generator, sketch, 32)
+    photo = generate_photo(onnx, sketch, 32)
+    assert photo.shape == expected.shape == (32, 32, 3) and photo.dtype == np.uint8
+    difference = np.abs(photo.astype(np.int16) - expected.astype(np.int16))
+    assert difference.max() <= 1
+    assert expected.std() > 0  # not a constant image, which any model would match
+
+
+def test_bad_options_are_refused() -> None:
     with pytest.raises(ValueError, match="comma-separated integers"):
         inference.run(_args("--inference-quick", "--inference-batches", "one"))
+    with pytest.raises(ValueError, match="comma-separated integers"):
+        inference.run(_args("--inference-sizes", "64,big"))
+    with pytest.raises(ValueError, match="--inference-backends takes any of keras, onnx"):
+        inference.run(_args("--inference-quick", "--inference-backends", "keras,tflite"))
