@@ -46,7 +46,9 @@ def load_image(source: ImageSource) -> np.ndarray:
         return _pil_to_array(source)
     if isinstance(source, bytes | bytearray):
         if not source:
-            raise SketchInputError("the image is empty (0 bytes): send a PNG or JPEG of the sketch.")
+            raise SketchInputError(
+                "the image is empty (0 bytes): send a PNG or JPEG of the sketch."
+            )
         name, stream = "the uploaded data", io.BytesIO(bytes(source))
     elif isinstance(source, str | os.PathLike):
         name, stream = os.fspath(source), os.fspath(source)

@@ -1,8 +1,11 @@
+import os
+
 import numpy as np
 import pytest
 from kedro.io.core import DatasetError
 
-from sketch_to_photo.datasets import LazyNpz, NpzShardsDataset
+from sketch_to_photo.datasets import LazyNpz, NpzShardsDataset, ResumableShard
+from sketch_to_photo.utils.atomic import remove_stale_temporaries
 
 
 def _arrays(n: int, value: int = 7) -> dict[str, np.ndarray]:
@@ -79,3 +82,65 @@ def test_lazy_npz_unknown_key_lists_keys(tmp_path):
     shard = LazyNpz(tmp_path / "p" / "s.npz")
     with pytest.raises(KeyError, match="images, ids|ids, images"):
         shard["photos"]
+
+
+class Counted:
+    """A shard computation that records each call and can fail, like a crash mid-save."""
+
+    def __init__(self, value: int, fail: bool = False) -> None:
+        self.value, self.fail, self.calls = value, fail, 0
+
+    def __call__(self) -> dict[str, np.ndarray]:
+        self.calls += 1
+        if self.fail:
+            raise RuntimeError("crash while computing this shard")
+        return _arrays(2, self.value)
+
+
+def _leftovers(folder) -> list[str]:
+    """Temporaries and staging folders beside the dataset (there should be none)."""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def test_resumable_shards_are_reused_after_a_crash_and_recomputed_when_changed(tmp_path):
+    dataset = NpzShardsDataset(path=str(tmp_path / "segmented"))
+    first, second = Counted(1), Counted(2, fail=True)
+    with pytest.raises(DatasetError, match="crash while computing"):
+        dataset.save({"a": ResumableShard("fp-a", first), "b": ResumableShard("fp-b", second)})
+    assert not (tmp_path / "segmented").exists()  # nothing half-written in place
+    assert _leftovers(tmp_path) == [".segmented.partial"]  # but "a" is kept for the rerun
+
+    second.fail = False
+    dataset.save({"a": ResumableShard("fp-a", first), "b": ResumableShard("fp-b", second)})
+    assert (first.calls, second.calls) == (1, 2)  # "a" reused, "b" computed again
+    assert _leftovers(tmp_path) == []  # staging and temporaries gone after success
+    assert int(dataset.load()["a"]()["images"][0, 0, 0, 0]) == 1
+
+    # an unchanged rerun reuses every shard; a changed input recomputes exactly its shard
+    third = Counted(3)
+    dataset.save({"a": ResumableShard("fp-a", first), "b": ResumableShard("fp-b2", third)})
+    assert (first.calls, second.calls, third.calls) == (1, 2, 1)
+    loaded = dataset.load()
+    assert loaded["a"]().fingerprint == "fp-a" and loaded["b"]().fingerprint == "fp-b2"
+    assert int(loaded["b"]()["images"][0, 0, 0, 0]) == 3
+
+
+def test_temporaries_of_killed_processes_are_removed_and_others_kept(tmp_path):
+    dead = 2**22 + 12345  # above Linux's default pid_max (2**22): no such process
+    (tmp_path / f".pairs.{dead}.x1.tmp").mkdir()
+    (tmp_path / f".pairs.{dead}.x2.tmp.npz").write_bytes(b"half")
+    live = tmp_path / f".pairs.{os.getppid()}.x3.tmp"
+    live.mkdir()  # another run writing now
+    unrelated = tmp_path / ".pairs.notes"
+    unrelated.write_text("mine")
+    NpzShardsDataset(path=str(tmp_path / "pairs")).save({"a": _arrays(1)})
+    assert _leftovers(tmp_path) == sorted([live.name, unrelated.name])
+
+
+def test_a_kill_between_moving_the_old_folder_aside_and_the_new_in_restores_the_old(tmp_path):
+    aside = tmp_path / f".pairs.{2**22 + 7}.x.old"
+    aside.mkdir()
+    NpzShardsDataset(path=str(aside / "pairs")).save({"old": _arrays(1)})
+    assert remove_stale_temporaries(tmp_path / "pairs")
+    assert sorted(NpzShardsDataset(path=str(tmp_path / "pairs")).load()) == ["old"]
+    assert _leftovers(tmp_path) == []

@@ -9,29 +9,61 @@ only when every shard is complete: a failed run leaves the old set intact.
 Loading gives ``{shard_name: callable}``; each callable returns a :class:`LazyNpz`, a
 read-only mapping that reads an array from disk only when it is accessed, so counting ids
 does not decode any images.
+
+Long work resumes: a shard given as a :class:`ResumableShard` carries a fingerprint of
+everything it is computed from (inputs and settings). Each one is written, as soon as it is
+computed, to a staging folder beside the dataset (``.<folder>.partial/``) that survives a
+crash; the next save takes it from there, or from the current folder when the fingerprint
+is unchanged (recorded in ``<folder>/.fingerprints.json``), instead of computing it again.
+Changed inputs or settings change the fingerprint of exactly the shards they touch. The
+staging folder is removed once the new folder is in place.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import shutil
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 from kedro.io.core import AbstractDataset, DatasetError
 
-from sketch_to_photo.utils.atomic import atomic_directory
+from sketch_to_photo.utils.atomic import atomic_directory, atomic_file
+
+logger = logging.getLogger(__name__)
 
 ShardArrays = Mapping[str, np.ndarray]
-ShardsToSave = Mapping[str, ShardArrays | Callable[[], ShardArrays]]
+FINGERPRINTS = ".fingerprints.json"
+
+
+@dataclass(frozen=True)
+class ResumableShard:
+    """A shard computed only when saved, and kept across a crash under ``fingerprint``: a
+    digest of everything ``compute`` reads (input files, settings), so an equal fingerprint
+    means an equal result."""
+
+    fingerprint: str
+    compute: Callable[[], ShardArrays]
+
+    def __call__(self) -> ShardArrays:
+        return self.compute()
+
+
+ShardsToSave = Mapping[str, ShardArrays | Callable[[], ShardArrays] | ResumableShard]
 
 
 class LazyNpz(Mapping[str, np.ndarray]):
     """Read-only view of one ``.npz`` file that loads each array on access."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, fingerprint: str | None = None) -> None:
         self.path = Path(path)
+        self.fingerprint = fingerprint  # of a ResumableShard: what it was computed from
         with zipfile.ZipFile(self.path) as archive:
             self._keys = tuple(name.removesuffix(".npy") for name in archive.namelist())
 
@@ -81,29 +113,85 @@ class NpzShardsDataset(AbstractDataset[ShardsToSave, dict[str, Callable[[], Lazy
                 f"No npz shards at {self._path}: run the pipeline that writes them first "
                 "(for the pairs: `kedro run --pipelines data_processing`)."
             )
+        fingerprints = _read_fingerprints(self._path)
         shards: dict[str, Callable[[], LazyNpz]] = {}
         for file in sorted(self._path.rglob(f"*{self.SUFFIX}")):
             name = file.relative_to(self._path).as_posix().removesuffix(self.SUFFIX)
-            shards[name] = lambda file=file: LazyNpz(file)
+            shards[name] = lambda file=file, name=name: LazyNpz(file, fingerprints.get(name))
         return shards
+
+    @property
+    def _staging(self) -> Path:
+        return self._path.parent / f".{self._path.name}.partial"
 
     def save(self, data: ShardsToSave) -> None:
         for name in data:
             _check_shard_name(name)
-        write = np.savez_compressed if self._compress else np.savez
+        previous = _read_fingerprints(self._path) if self._path.is_dir() else {}
+        fingerprints, reused = {}, []
         with atomic_directory(self._path) as tmp:
             for name, value in sorted(data.items()):
-                arrays = value() if callable(value) else value
-                _check_arrays(name, arrays)
                 file = tmp / f"{name}{self.SUFFIX}"
                 file.parent.mkdir(parents=True, exist_ok=True)
-                write(file, **arrays)
+                if isinstance(value, ResumableShard):
+                    fingerprints[name] = value.fingerprint
+                    if self._reuse(name, value.fingerprint, previous, file):
+                        reused.append(name)
+                        continue
+                    kept = self._staging / f"{name}.{value.fingerprint}{self.SUFFIX}"
+                    for older in kept.parent.glob(f"{PurePosixPath(name).name}.*{self.SUFFIX}"):
+                        older.unlink()  # the same shard from other inputs or settings
+                    self._write(name, value.compute(), kept)
+                    _link_or_copy(kept, file)
+                else:
+                    self._write(name, value() if callable(value) else value, file)
+            if fingerprints:
+                (tmp / FINGERPRINTS).write_text(json.dumps(fingerprints, indent=1), "utf-8")
+        shutil.rmtree(self._staging, ignore_errors=True)
+        if fingerprints:
+            logger.info(
+                "%s: %d of %d shard(s) reused from an earlier or interrupted run%s",
+                self._path, len(reused), len(fingerprints),
+                f" ({', '.join(reused)})" if 0 < len(reused) <= 8 else "",
+            )  # fmt: skip
+
+    def _reuse(self, name: str, fingerprint: str, previous: dict[str, str], file: Path) -> bool:
+        """Link a shard computed before with the same fingerprint into ``file``, if any."""
+        candidates = [self._staging / f"{name}.{fingerprint}{self.SUFFIX}"]
+        if previous.get(name) == fingerprint:
+            candidates.append(self._path / f"{name}{self.SUFFIX}")
+        for candidate in candidates:
+            if candidate.is_file() and zipfile.is_zipfile(candidate):
+                _link_or_copy(candidate, file)
+                return True
+        return False
+
+    def _write(self, name: str, arrays: ShardArrays, file: Path) -> None:
+        _check_arrays(name, arrays)
+        write = np.savez_compressed if self._compress else np.savez
+        with atomic_file(file, suffix=self.SUFFIX) as partial:
+            write(partial, **arrays)
 
     def _exists(self) -> bool:
         return self._path.is_dir()
 
     def _describe(self) -> dict[str, Any]:
         return {"path": str(self._path), "compress": self._compress}
+
+
+def _read_fingerprints(folder: Path) -> dict[str, str]:
+    try:
+        return json.loads((folder / FINGERPRINTS).read_text("utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """A hard link (same filesystem: instant, no extra space), else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def _check_shard_name(name: str) -> None:

@@ -7,9 +7,12 @@ when the tree moves. Counting rule, per category and split:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import zlib
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +24,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from tqdm.auto import tqdm
 
-from sketch_to_photo.datasets import LazyNpz
+from sketch_to_photo import __version__
+from sketch_to_photo.datasets import LazyNpz, ResumableShard
 from sketch_to_photo.pairs import SPLITS, shard_name, split_and_category
 from sketch_to_photo.segmentation import (
     FAILURE_REASONS,
@@ -316,10 +320,26 @@ def _segment_group(
     }
 
 
+def fingerprint(*parts: Any, files: Iterable[Path] = ()) -> str:
+    """A digest of ``parts`` (JSON-able), of each file's path, size and modification time, and
+    of the project version: what a resumable shard is computed from."""
+    digest = hashlib.sha256(json.dumps([__version__, *parts], sort_keys=True, default=str).encode())
+    for file in files:
+        try:
+            stat = file.stat()
+            digest.update(f"{file}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+        except OSError:
+            digest.update(f"{file}|missing\n".encode())
+    return digest.hexdigest()[:20]
+
+
 def segment_photos(
     photos: pd.DataFrame, sketchy_raw: dict[str, Any], segmentation: dict[str, Any]
-) -> dict[str, Callable[[], dict[str, np.ndarray]]]:
-    """Cut each photo's object out onto white; one lazily computed shard per folder/category."""
+) -> dict[str, ResumableShard]:
+    """Cut each photo's object out onto white; one lazily computed shard per folder/category.
+
+    Each shard is resumable (:class:`ResumableShard`): a category segmented before with the
+    same photos, boxes and settings is reused, after a crash or in a later run."""
     root = _sketchy_root(sketchy_raw)
     config = SegmentationConfig(**segmentation["grabcut"])
     workers = resolve_workers(segmentation["workers"])
@@ -330,9 +350,14 @@ def segment_photos(
         ["photo_augmentation", "category"], sort=True
     ):
         label = f"{augmentation}/{category}"
-        shards[label] = lambda group=group, label=label: _segment_group(
-            root, group, config, workers, label
-        )
+        starts = [_init_box(row, config.init) for row in group.itertuples(index=False)]
+        shards[label] = ResumableShard(
+            fingerprint(
+                asdict(config), list(group["photo_id"]), list(group["photo_path"]), starts,
+                files=(root / path for path in group["photo_path"]),
+            ),
+            lambda group=group, label=label: _segment_group(root, group, config, workers, label),
+        )  # fmt: skip
     return shards
 
 
@@ -520,6 +545,15 @@ def _build_shard(
     }
 
 
+def _fingerprint_of(shard: Callable[[], Any] | None) -> str | None:
+    """The fingerprint a segmented shard was computed from (None when it has none)."""
+    if shard is None:
+        return None
+    if isinstance(shard, ResumableShard):  # in memory, not yet saved
+        return shard.fingerprint
+    return getattr(shard(), "fingerprint", None)
+
+
 def _chunks(rows: pd.DataFrame, size: int) -> Iterable[tuple[int, pd.DataFrame]]:
     for number, start in enumerate(range(0, len(rows), size)):
         yield number, rows.iloc[start : start + size]
@@ -532,11 +566,12 @@ def build_pair_shards(
     sketchy_raw: dict[str, Any],
     index: dict[str, Any],
     shards: dict[str, Any],
-) -> dict[str, Callable[[], dict[str, np.ndarray]]]:
+) -> dict[str, ResumableShard]:
     """Pair each valid sketch with its segmented photo; shards ``<split>/<category>-NNNNN``.
 
     Shards are computed one at a time while saved, so memory stays bounded by
-    ``shards.max_pairs_per_shard`` whatever the dataset size.
+    ``shards.max_pairs_per_shard`` whatever the dataset size; each is resumable (reused when
+    its sketches, its segmented photos and the settings are unchanged).
     """
     root = _sketchy_root(sketchy_raw)
     size, fallback, max_pairs = (
@@ -559,9 +594,19 @@ def build_pair_shards(
     for (split_name, category), group in valid.groupby(["split", "category"], sort=True):
         for number, rows in _chunks(group, max_pairs):
             name = shard_name(split_name, category, number)
-            result[name] = lambda rows=rows, label=labels[category]: _build_shard(
-                root, rows, segmented_photos, label, size, fallback
-            )
+            sources = sorted(f"{a}/{category}" for a in rows["photo_augmentation"].unique())
+            result[name] = ResumableShard(
+                fingerprint(
+                    size, fallback, labels[category],
+                    rows[["sketch_id", "sketch_path", "photo_id", "photo_path"]].values.tolist(),
+                    # the segmented shards it reads, by what they were computed from
+                    [(s, _fingerprint_of(segmented_photos.get(s))) for s in sources],
+                    files=(root / path for path in rows["sketch_path"]),
+                ),
+                lambda rows=rows, label=labels[category]: _build_shard(
+                    root, rows, segmented_photos, label, size, fallback
+                ),
+            )  # fmt: skip
     logger.info("Writing %d valid sketches into %d shard(s)", len(valid), len(result))
     return result
 

@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 from tqdm.auto import tqdm
 
 from sketch_to_photo.inference import SketchInputError, to_uint8
-from sketch_to_photo.photograph import CategoryNeeded
+from sketch_to_photo.photograph import GUESSED, CategoryNeeded
 from sketch_to_photo.serving import SketchToPhotoService
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,9 @@ def generate_photos(
     model = service_model.registered_as or "unregistered"
     common = {"model": model, "generator": str(generator.version)}
     partitions = sorted(p for p in user_sketches if not PurePosixPath(p).name.startswith("."))
-    logger.info("Turning %d files into photos with %s (%s)", len(partitions), model, generator.version)
+    logger.info(
+        "Turning %d files into photos with %s (%s)", len(partitions), model, generator.version
+    )
     outcomes, taken = [], set()
     for partition in tqdm(partitions, desc="sketches", unit="sketch"):
         started = time.perf_counter()
@@ -92,11 +94,16 @@ def generate_photos(
         used = result.category or result.guess
         outcomes.append(
             Outcome(
-                partition, OK, output=_output_name(partition, taken), category=used,
-                category_source=result.category_source or ("guess" if used else None),
+                partition,
+                OK,
+                output=_output_name(partition, taken),
+                category=used,
+                category_source=result.category_source or (GUESSED if used else None),
                 confidence=result.probabilities.get(used) if used else None,
-                ms=(time.perf_counter() - started) * 1000, sketch=result.sketch,
-                photo=result.photo, **common,
+                ms=(time.perf_counter() - started) * 1000,
+                sketch=result.sketch,
+                photo=result.photo,
+                **common,
             )  # fmt: skip
         )
     done = [o for o in outcomes if o.status == OK]
@@ -121,18 +128,14 @@ def collect_photos(inference_outcomes: list[Outcome]) -> dict[str, Image.Image]:
 
 def tabulate_outcomes(inference_outcomes: list[Outcome]) -> pd.DataFrame:
     """One row per input file: status, reason, output, category used, confidence, model."""
-    rows = [
-        {column: getattr(o, column) for column in RESULT_COLUMNS} for o in inference_outcomes
-    ]
+    rows = [{column: getattr(o, column) for column in RESULT_COLUMNS} for o in inference_outcomes]
     table = pd.DataFrame(rows, columns=RESULT_COLUMNS)
     table["confidence"] = table["confidence"].astype(float).round(4)
     table["ms"] = table["ms"].astype(float).round(1)
     return table
 
 
-def draw_contact_sheet(
-    inference_outcomes: list[Outcome], inference: dict[str, Any]
-) -> Image.Image:
+def draw_contact_sheet(inference_outcomes: list[Outcome], inference: dict[str, Any]) -> Image.Image:
     """sketch | photo tiles with the file name and the category used; skipped files last."""
     sheet = inference["contact_sheet"]
     cell, columns, limit = int(sheet["cell_px"]), int(sheet["columns"]), int(sheet["max_tiles"])

@@ -19,7 +19,10 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(collect_photos, "inference_outcomes", "generated_photos", name="collect_photos"),
             Node(
-                tabulate_outcomes, "inference_outcomes", "inference_results", name="tabulate_outcomes"
+                tabulate_outcomes,
+                "inference_outcomes",
+                "inference_results",
+                name="tabulate_outcomes",
             ),
             Node(
                 draw_contact_sheet,
