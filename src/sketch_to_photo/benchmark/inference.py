@@ -13,7 +13,9 @@ stack. For every image side (default 64, 128 and 256 px; 64 filters, 54.4M param
   the same generator (:func:`~sketch_to_photo.models.export.export_onnx`), through the same
   code.
 
-ONNX rows carry ``speedup_vs_keras``: the best Keras time per sketch at the same size and batch
+At each size and batch the generators take turns call by call (:func:`time_in_turns`), so the
+ratios compare calls from the same seconds even when the machine is not quite quiet. ONNX rows
+carry ``speedup_vs_keras``: the best Keras time per sketch at the same size and batch
 divided by ONNX Runtime's, both measured in this run (the ratio is what carries over to another
 machine, not the absolute times).
 """
@@ -26,6 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -94,32 +97,62 @@ def sketch_png(size: int, seed: int = 0) -> bytes:
     return encoded.tobytes()
 
 
-def _median_seconds(call: object, repeats: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        call()  # type: ignore[operator]
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()  # type: ignore[operator]
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+Generator = keras.Model | OnnxModel
 
 
-def time_generator(
-    generator: keras.Model | OnnxModel, sketch: bytes, size: int, batch_size: int, repeats: int
-) -> float:
-    """Median seconds per call of the inference path on ``batch_size`` sketches.
-
-    ``generator`` is a ``keras.Model`` or an :class:`OnnxModel`: both go through this code.
-    """
+def inference_call(
+    generator: Generator, sketch: bytes, size: int, batch_size: int
+) -> Callable[[], np.ndarray]:
+    """One call of the inference path on ``batch_size`` sketches, for a ``keras.Model`` or an
+    :class:`OnnxModel` alike: batch 1 is :func:`generate_photo`, a larger batch preprocesses
+    each sketch and runs the generator once on the stack."""
     if batch_size == 1:
-        return _median_seconds(lambda: generate_photo(generator, sketch, size), repeats)
+        return lambda: generate_photo(generator, sketch, size)
 
     def batch() -> np.ndarray:
         stack = np.stack([preprocess_sketch(sketch, size) for _ in range(batch_size)])
         return to_uint8(generator.predict_on_batch(stack))
 
-    return _median_seconds(batch, repeats)
+    return batch
+
+
+def time_in_turns(
+    generators: dict[str, Generator],
+    sketch: bytes,
+    size: int,
+    batch_size: int,
+    repeats: int,
+    warmup: int = 2,
+) -> dict[str, float]:
+    """Median seconds per call of the inference path for each generator, the generators taking
+    turns: a load that comes and goes slows them all alike, so their ratios hold on a machine
+    that is not quite quiet.
+
+    With several generators each turn starts with one untimed call: the first call after
+    another backend ran is slowed by that backend's threads (ONNX Runtime's spin after a run),
+    by up to 50% for Keras at batch 1, which timing alone would not see.
+    """
+    calls = {name: inference_call(g, sketch, size, batch_size) for name, g in generators.items()}
+    for call in calls.values():
+        for _ in range(warmup):
+            call()
+    settle = len(calls) > 1
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, call in calls.items():
+            if settle:
+                call()
+            start = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(seconds) for name, seconds in times.items()}
+
+
+def time_generator(
+    generator: Generator, sketch: bytes, size: int, batch_size: int, repeats: int
+) -> float:
+    """Median seconds per call of the inference path on ``batch_size`` sketches."""
+    return time_in_turns({"generator": generator}, sketch, size, batch_size, repeats)["generator"]
 
 
 def onnx_twin(generator: keras.Model, directory: str | Path, threads: int = 0) -> OnnxModel:
@@ -146,14 +179,7 @@ def _names(text: str, option: str, allowed: tuple[str, ...] | None = None) -> li
     return list(dict.fromkeys(names))  # in order, once each
 
 
-def _row(
-    case: str,
-    seconds: float,
-    batch_size: int,
-    flops: float,
-    note: str,
-    extra: dict[str, float] | None = None,
-) -> Row:
+def _row(case: str, seconds: float, batch_size: int, flops: float, note: str) -> Row:
     ms_per_sketch = 1000.0 * seconds / batch_size
     gflops = batch_size * flops / seconds / 1e9
     values = {
@@ -161,7 +187,6 @@ def _row(
         "sketches_per_s": batch_size / seconds,
         "gflops": gflops,
         **ceiling.fractions(gflops),
-        **(extra or {}),
     }
     if batch_size == 1:
         met = "met" if ms_per_sketch <= TARGET_MS_BATCH_1 else "NOT met"
@@ -169,90 +194,89 @@ def _row(
     return Row(SECTION, case, values, note)
 
 
+def _compare(rows: list[Row], size: int, batch_size: int) -> None:
+    """Add ``speedup_vs_keras`` to the ONNX row (best Keras ms per sketch / ONNX's) and say
+    which backend is faster."""
+    onnx = next((row for row in rows if row.case.startswith("onnx ")), None)
+    keras_rows = [row for row in rows if row is not onnx]
+    if onnx is None or not keras_rows:
+        return
+    best = min(keras_rows, key=lambda row: row.values["ms_per_sketch"])
+    keras_ms, onnx_ms = best.values["ms_per_sketch"], onnx.values["ms_per_sketch"]
+    policy = best.case.split()[0]
+    onnx.values["speedup_vs_keras"] = keras_ms / onnx_ms
+    onnx.note += f"; vs keras {policy}"
+    faster, ratio = ("onnx", keras_ms / onnx_ms)
+    if keras_ms < onnx_ms:
+        faster, ratio = (f"keras {policy}", onnx_ms / keras_ms)
+    progress(
+        f"{size}px b{batch_size}: {faster} is faster, {ratio:.2f}x "
+        f"(onnx {onnx_ms:.3g} ms, keras {policy} {keras_ms:.3g} ms per sketch)"
+    )
+
+
+def _time_size(
+    size: int,
+    filters: int,
+    backends: list[str],
+    precisions: list[str],
+    batch_sizes: list[int],
+    repeats: int,
+    threads: int,
+) -> list[Row]:
+    """Rows for one image side: each Keras precision and ONNX Runtime, taking turns."""
+    sketch = sketch_png(size)
+    generators: dict[str, Generator] = {}
+    notes: dict[str, str] = {}
+    flops: dict[str, float] = {}
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="inference-onnx-") as directory:
+        try:
+            for precision in precisions if "keras" in backends else []:
+                policy = set_precision_policy(precision)
+                if policy in generators:  # e.g. auto is float32 on this machine
+                    progress(f"{size}px: {precision} is {policy}, already built")
+                    continue
+                keras.utils.set_random_seed(0)  # the same weights in every precision
+                generators[policy] = build_generator(size, filters)
+                flops[policy] = conv_flops(generators[policy])
+                notes[policy] = f"keras, asked {precision}, {filters} filters"
+            if "onnx" in backends:
+                source = generators.get("float32")
+                if not isinstance(source, keras.Model):
+                    set_precision_policy("float32")
+                    keras.utils.set_random_seed(0)
+                    source = build_generator(size, filters)
+                progress(f"onnx {size}px: exporting the float32 generator")
+                generators["onnx"] = onnx_twin(source, directory, threads)
+                flops["onnx"] = conv_flops(source)
+                notes["onnx"] = (
+                    f"onnxruntime {onnxruntime.__version__}, float32 export, {filters} filters"
+                )
+                del source
+            keras.mixed_precision.set_global_policy("float32")
+            for batch_size in batch_sizes:
+                progress(
+                    f"{size}px batch {batch_size}: {', '.join(generators)} taking turns, "
+                    f"{repeats} calls each"
+                )
+                seconds = time_in_turns(generators, sketch, size, batch_size, repeats)
+                batch_rows = [
+                    _row(f"{name} {size}px b{batch_size}", s, batch_size, flops[name], notes[name])
+                    for name, s in seconds.items()
+                ]
+                _compare(batch_rows, size, batch_size)
+                rows.extend(batch_rows)
+        finally:
+            generators.clear()  # the ONNX session's threads must not compete with the next size
+            _reset_keras()
+    return rows
+
+
 def _reset_keras() -> None:
     keras.mixed_precision.set_global_policy("float32")
     keras.backend.clear_session()
     gc.collect()
-
-
-def _time_keras(
-    size: int, filters: int, precisions: list[str], batch_sizes: list[int], repeats: int
-) -> tuple[list[Row], dict[int, tuple[float, str]]]:
-    """Rows for each Keras precision, and the best (ms per sketch, policy) per batch size."""
-    sketch = sketch_png(size)
-    rows: list[Row] = []
-    best: dict[int, tuple[float, str]] = {}
-    timed: set[str] = set()
-    for precision in precisions:
-        try:
-            policy = set_precision_policy(precision)
-            if policy in timed:  # e.g. auto is float32 on this machine
-                progress(f"{size}px: {precision} is {policy}, already timed")
-                continue
-            timed.add(policy)
-            keras.utils.set_random_seed(0)
-            generator = build_generator(size, filters)
-            flops = conv_flops(generator)
-            for batch_size in batch_sizes:
-                progress(f"keras {policy} {size}px batch {batch_size}, {repeats} calls")
-                seconds = time_generator(generator, sketch, size, batch_size, repeats)
-                note = f"keras, asked {precision}, {filters} filters"
-                row = _row(f"{policy} {size}px b{batch_size}", seconds, batch_size, flops, note)
-                rows.append(row)
-                ms = row.values["ms_per_sketch"]
-                if batch_size not in best or ms < best[batch_size][0]:
-                    best[batch_size] = (ms, policy)
-        finally:
-            _reset_keras()
-    return rows, best
-
-
-def _time_onnx(
-    size: int,
-    filters: int,
-    batch_sizes: list[int],
-    repeats: int,
-    best_keras: dict[int, tuple[float, str]],
-    threads: int,
-) -> list[Row]:
-    """Rows for ONNX Runtime on the float32 export of the same (seed 0) generator."""
-    sketch = sketch_png(size)
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="inference-onnx-") as directory:
-        try:
-            set_precision_policy("float32")
-            keras.utils.set_random_seed(0)
-            generator = build_generator(size, filters)
-            flops = conv_flops(generator)
-            progress(f"onnx {size}px: exporting the float32 generator")
-            model = onnx_twin(generator, directory, threads)
-            del generator
-        finally:
-            _reset_keras()
-        try:
-            for batch_size in batch_sizes:
-                progress(f"onnx {size}px batch {batch_size}, {repeats} calls")
-                seconds = time_generator(model, sketch, size, batch_size, repeats)
-                note = f"onnxruntime {onnxruntime.__version__}, float32 export, {filters} filters"
-                extra = {}
-                if batch_size in best_keras:
-                    keras_ms, policy = best_keras[batch_size]
-                    onnx_ms = 1000.0 * seconds / batch_size
-                    extra["speedup_vs_keras"] = keras_ms / onnx_ms
-                    note += f"; vs keras {policy}"
-                    faster, ratio = ("onnx", keras_ms / onnx_ms)
-                    if keras_ms < onnx_ms:
-                        faster, ratio = (f"keras {policy}", onnx_ms / keras_ms)
-                    progress(
-                        f"{size}px b{batch_size}: {faster} is faster, {ratio:.2f}x "
-                        f"(onnx {onnx_ms:.3g} ms, keras {policy} {keras_ms:.3g} ms per sketch)"
-                    )
-                row = _row(f"onnx {size}px b{batch_size}", seconds, batch_size, flops, note, extra)
-                rows.append(row)
-        finally:
-            del model  # its thread pool must not compete with the next size's Keras runs
-            gc.collect()
-    return rows
 
 
 def run(args: argparse.Namespace) -> list[Row]:
@@ -269,10 +293,5 @@ def run(args: argparse.Namespace) -> list[Row]:
     threads = int(getattr(args, "intra_op_threads", 0) or 0)
     rows: list[Row] = []
     for size in sizes:
-        best_keras: dict[int, tuple[float, str]] = {}
-        if "keras" in backends:
-            keras_rows, best_keras = _time_keras(size, filters, precisions, batch_sizes, repeats)
-            rows.extend(keras_rows)
-        if "onnx" in backends:
-            rows.extend(_time_onnx(size, filters, batch_sizes, repeats, best_keras, threads))
+        rows.extend(_time_size(size, filters, backends, precisions, batch_sizes, repeats, threads))
     return rows
