@@ -682,17 +682,55 @@ def register_service(
     generator_registration: dict[str, Any],
 ) -> dict[str, Any]:
     """Register the served model for the generator version just registered: generator and
-    sketch classifier in ONNX with the model card (README "Serve the model"). Its ``champion``
-    alias moves exactly when the generator's does."""
+    sketch classifier in ONNX with the model card (README "Serve the model"), then point the
+    served ``champion`` at the served model of the champion generator, registering that one
+    first if an earlier run was stopped before it could (so the two never disagree)."""
     generator_version = int(generator_registration["version"])
-    model_card = dict(generator_registration["model_card"])
+    version = _register_service_for(
+        generator, sketch_classifier, generator_version, generator_registration["model_card"]
+    )
+    client = MlflowClient()
+    champion = _champion_version(client, REGISTERED_GENERATOR)
+    served = None
+    if champion is not None:
+        served = version if champion == generator_version else _service_of(client, champion)
+        if served is None:  # e.g. a run killed between registering the generator and this node
+            logger.warning(
+                "%s v%d is champion but has no served model: registering it now",
+                REGISTERED_GENERATOR, champion,
+            )  # fmt: skip
+            uri = f"models:/{REGISTERED_GENERATOR}/{champion}"
+            served = _register_service_for(
+                mlflow.keras.load_model(uri), sketch_classifier, champion,
+                dict(mlflow.models.get_model_info(uri).metadata or {}),
+            )  # fmt: skip
+        follow_champion(SERVICE_NAME, served, True, client)
+    return {
+        "model_uri": f"models:/{SERVICE_NAME}/{version}",
+        "name": SERVICE_NAME,
+        "version": version,
+        "generator_version": generator_version,
+        "champion": served == version,
+        "champion_version": served,
+        "champion_generator_version": champion,
+    }
+
+
+def _register_service_for(
+    generator: keras.Model,
+    sketch_classifier: keras.Model,
+    generator_version: int,
+    model_card: dict[str, Any],
+) -> int:
+    """The served model of one generator version, tagged both ways."""
+    categories = list(model_card.get("categories") or [])
     card = {
         "generator_name": REGISTERED_GENERATOR,
         "generator_version": generator_version,
         **model_card,
         "classifier": {
             "image_size": int(sketch_classifier.inputs[0].shape[1]),
-            "categories": list(model_card["categories"]),
+            "categories": categories,
         },
     }
     version = log_and_register_service(generator, sketch_classifier, card)
@@ -703,12 +741,19 @@ def register_service(
     client.set_model_version_tag(
         REGISTERED_GENERATOR, str(generator_version), "service_version", str(version)
     )
-    promoted = bool(generator_registration["promoted"])
-    follow_champion(SERVICE_NAME, version, promoted, client)
-    return {
-        "model_uri": f"models:/{SERVICE_NAME}/{version}",
-        "name": SERVICE_NAME,
-        "version": version,
-        "generator_version": generator_version,
-        "champion": promoted,
-    }  # fmt: skip
+    return version
+
+
+def _champion_version(client: MlflowClient, name: str) -> int | None:
+    try:
+        return int(client.get_model_version_by_alias(name, CHAMPION).version)
+    except MlflowException:
+        return None
+
+
+def _service_of(client: MlflowClient, generator_version: int) -> int | None:
+    """The newest served-model version made for ``generator_version``, if any."""
+    found = client.search_model_versions(
+        f"name = '{SERVICE_NAME}' and tags.generator_version = '{generator_version}'"
+    )
+    return max((int(v.version) for v in found), default=None)
