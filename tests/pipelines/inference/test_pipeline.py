@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from kedro.framework.project import configure_project
 from kedro.io.core import DatasetError
 from PIL import Image
 
@@ -39,6 +40,7 @@ def sketch_folder(root: Path) -> Path:
 
 
 def test_inference_is_not_part_of_the_default_run():
+    configure_project("sketch_to_photo")  # find_pipelines needs the package configured
     pipelines = register_pipelines()
     inference_nodes = {node.name for node in pipelines["inference"].nodes}
     assert inference_nodes and not inference_nodes & {
