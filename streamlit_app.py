@@ -11,6 +11,7 @@ read from the project's ``conf/`` (``mlflow.yml``). The logic lives in
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,8 @@ DISPLAY_SIZE = 256
 INPUTS = ("Draw", "Upload", "Test split")
 GUESS = "__classifier_guess__"  # the category picker's "follow the classifier" option
 HINT_CATEGORIES = 20  # the canvas hint names at most this many categories
+# under the package's logger, which kedro's project logging sets to INFO (``__main__`` is not)
+logger = logging.getLogger("sketch_to_photo.streamlit_app")
 
 
 @st.cache_resource(show_spinner="Reading the project's configuration...")
@@ -79,6 +82,7 @@ def load_model(
 ) -> LoadedModel:
     """Loaded once per registered version: ``uri`` alone could name another store's model, or
     an earlier one deleted and registered again, hence the store and run in the key."""
+    logger.info("Loading %s v%s from the registry", _version.name, _version.version)
     loaded = load_registered_model(_store, _version)
     loaded.warm_up()  # so the timing shown is the model's, not graph tracing
     return loaded

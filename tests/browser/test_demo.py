@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,17 +18,26 @@ from tests.browser.drive import (
     streamlit_command,
     wait_for_result,
 )
+from tests.browser.load_demo import measure
 from tests.conftest import PROJECT_ROOT
 
 
 @pytest.fixture(scope="module")
-def demo_url(trained_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def demo_server(
+    trained_project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path]]:
+    """The demo served from the trained project: its URL and the server's log."""
     shutil.copy(PROJECT_ROOT / "streamlit_app.py", trained_project)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     with serve(streamlit_command(port), trained_project, f"{url}/_stcore/health", log):
-        yield url
+        yield url, log
+
+
+@pytest.fixture(scope="module")
+def demo_url(demo_server: tuple[str, Path]) -> str:
+    return demo_server[0]
 
 
 def shown_images(page) -> list[tuple[int, int]]:  # noqa: ANN001
@@ -68,3 +78,14 @@ def test_uploading_a_sketch_makes_a_photo(demo_url, screenshot_dir, tmp_path):
         images = shown_images(page)
         assert len(images) == 2 and all(w > 0 and h > 0 for w, h in images)
         page.screenshot(path=screenshot_dir / "demo_upload.png", full_page=True)
+
+
+def test_eight_sessions_drawing_at_once_each_get_a_photo_from_one_load(demo_server):
+    """Eight people draw at the same time: every one gets a photo, and each model is loaded
+    once in the server process (earlier tests of this module share it), not per session or
+    per stroke (each reruns the page). A teapot: 4 strokes, so fewer reruns than an ant's 11."""
+    figures = measure(*demo_server, sessions=8, rounds=1, draw=draw_teapot)
+    assert figures.failures == []
+    assert figures.answers == 8
+    assert figures.loads == {"sketch_to_photo": 1, "sketch_category": 1}
+    assert all(0 < s < math.inf for s in (figures.median, figures.p95, figures.max))

@@ -17,7 +17,7 @@ from tests.browser.drive import (
     serve,
 )
 
-PIPELINES = {"__default__", "data_acquisition", "data_processing", "training", "evaluation", "sketch_classifier"}  # fmt: skip
+PIPELINES = {"__default__", "data_acquisition", "data_processing", "training", "evaluation", "sketch_classifier", "inference"}  # fmt: skip
 LAYERS = ["raw", "intermediate", "primary", "model_input", "models", "reporting", "registry"]
 
 

@@ -12,7 +12,8 @@ from kedro.framework.project import configure_project
 from kedro.io.core import DatasetError
 from PIL import Image
 
-from sketch_to_photo.pipeline_registry import register_pipelines
+from sketch_to_photo.pipeline_registry import ON_REQUEST, register_pipelines
+from sketch_to_photo.pipelines import inference
 from tests.conftest import run_from_project
 from tests.pipelines.inference.test_nodes import REAL_SKETCHES, REASONS, broken_files
 from tests.test_serving import sketch_png
@@ -41,11 +42,12 @@ def sketch_folder(root: Path) -> Path:
 
 def test_inference_is_not_part_of_the_default_run():
     configure_project("sketch_to_photo")  # find_pipelines needs the package configured
-    pipelines = register_pipelines()
-    inference_nodes = {node.name for node in pipelines["inference"].nodes}
-    assert inference_nodes and not inference_nodes & {
-        n.name for n in pipelines["__default__"].nodes
+    default = {node.name for node in register_pipelines()["__default__"].nodes}
+    inference_nodes = {node.name for node in inference.create_pipeline().nodes}
+    assert "inference" in ON_REQUEST and {"register_service", "generate_photos"} & default == {
+        "register_service"
     }
+    assert not inference_nodes & default
 
 
 def test_a_folder_becomes_photos_a_table_and_a_contact_sheet(served_project, tmp_path):
