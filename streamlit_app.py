@@ -11,6 +11,7 @@ read from the project's ``conf/`` (``mlflow.yml``). The logic lives in
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from pathlib import Path
@@ -85,6 +86,10 @@ def load_model(
     logger.info("Loading %s v%s from the registry", _version.name, _version.version)
     loaded = load_registered_model(_store, _version)
     loaded.warm_up()  # so the timing shown is the model's, not graph tracing
+    # Streamlit collects garbage after every rerun (one per canvas stroke); the models' ~10^6
+    # long-lived objects made each collection ~0.5 s with every session's thread blocked.
+    # Frozen objects are skipped by the collector.
+    gc.freeze()
     return loaded
 
 

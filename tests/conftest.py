@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -152,3 +153,34 @@ def mlflow_store(folder: Path, experiment: str) -> Iterator[MlflowClient]:
             mlflow.end_run()
         mlflow.set_tracking_uri(previous[0])
         mlflow.set_registry_uri(previous[1])
+
+
+@contextlib.contextmanager
+def small_disk(folder: Path, size_kib: int) -> Iterator[Path]:
+    """A real file system of ``size_kib`` KiB (tmpfs) mounted at ``folder``: a disk that fills
+    up, or that ``read_only`` turns read-only. Needs root (CAP_SYS_ADMIN); skips without."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", str(folder)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "--lazy", str(folder)], check=False)
+
+
+def read_only(folder: Path) -> None:
+    """Remount the ``small_disk`` at ``folder`` read-only."""
+    subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+
+
+def fill_disk(folder: Path, leave_bytes: int) -> Path:
+    """Fill the file system of ``folder`` up to ``leave_bytes`` free; returns the filler file."""
+    filler = folder / "filler.bin"
+    free = shutil.disk_usage(folder).free - leave_bytes
+    with filler.open("wb") as file:
+        file.write(b"\0" * max(free, 0))
+    return filler

@@ -1,10 +1,13 @@
-"""Project-level Kedro datasets (kedro-datasets has no NumPy npz or raw-bytes dataset)."""
+"""Project-level Kedro datasets (kedro-datasets has no NumPy npz, raw-bytes or atomic-save
+dataset)."""
 
+from .atomic_dataset import AtomicDataset
 from .file_bytes_dataset import FileBytesDataset
 from .npz_shards_dataset import LazyNpz, NpzShardsDataset, ResumableShard
 from .registered_service_dataset import RegisteredServiceDataset
 
 __all__ = [
+    "AtomicDataset",
     "FileBytesDataset",
     "LazyNpz",
     "NpzShardsDataset",

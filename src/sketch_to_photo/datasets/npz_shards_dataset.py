@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from kedro.io.core import AbstractDataset, DatasetError
 
-from sketch_to_photo.utils.atomic import atomic_directory, atomic_file
+from sketch_to_photo.utils.atomic import OutputNotWrittenError, atomic_directory, atomic_file
 
 logger = logging.getLogger(__name__)
 
@@ -129,24 +129,28 @@ class NpzShardsDataset(AbstractDataset[ShardsToSave, dict[str, Callable[[], Lazy
             _check_shard_name(name)
         previous = _read_fingerprints(self._path) if self._path.is_dir() else {}
         fingerprints, reused = {}, []
-        with atomic_directory(self._path) as tmp:
-            for name, value in sorted(data.items()):
-                file = tmp / f"{name}{self.SUFFIX}"
-                file.parent.mkdir(parents=True, exist_ok=True)
-                if isinstance(value, ResumableShard):
-                    fingerprints[name] = value.fingerprint
-                    if self._reuse(name, value.fingerprint, previous, file):
-                        reused.append(name)
-                        continue
-                    kept = self._staging / f"{name}.{value.fingerprint}{self.SUFFIX}"
-                    for older in kept.parent.glob(f"{PurePosixPath(name).name}.*{self.SUFFIX}"):
-                        older.unlink()  # the same shard from other inputs or settings
-                    self._write(name, value.compute(), kept)
-                    _link_or_copy(kept, file)
-                else:
-                    self._write(name, value() if callable(value) else value, file)
-            if fingerprints:
-                (tmp / FINGERPRINTS).write_text(json.dumps(fingerprints, indent=1), "utf-8")
+        name = ""
+        try:
+            with atomic_directory(self._path) as tmp:
+                for name, value in sorted(data.items()):
+                    file = tmp / f"{name}{self.SUFFIX}"
+                    file.parent.mkdir(parents=True, exist_ok=True)
+                    if isinstance(value, ResumableShard):
+                        fingerprints[name] = value.fingerprint
+                        if self._reuse(name, value.fingerprint, previous, file):
+                            reused.append(name)
+                            continue
+                        kept = self._staging / f"{name}.{value.fingerprint}{self.SUFFIX}"
+                        for older in kept.parent.glob(f"{PurePosixPath(name).name}.*{self.SUFFIX}"):
+                            older.unlink()  # the same shard from other inputs or settings
+                        self._write(name, value.compute(), kept)
+                        _link_or_copy(kept, file)
+                    else:
+                        self._write(name, value() if callable(value) else value, file)
+                if fingerprints:
+                    (tmp / FINGERPRINTS).write_text(json.dumps(fingerprints, indent=1), "utf-8")
+        except OutputNotWrittenError as error:
+            raise self._not_written(name, error) from error
         shutil.rmtree(self._staging, ignore_errors=True)
         if fingerprints:
             logger.info(
@@ -154,6 +158,29 @@ class NpzShardsDataset(AbstractDataset[ShardsToSave, dict[str, Callable[[], Lazy
                 self._path, len(reused), len(fingerprints),
                 f" ({', '.join(reused)})" if 0 < len(reused) <= 8 else "",
             )  # fmt: skip
+
+    def _not_written(self, name: str, error: OutputNotWrittenError) -> OutputNotWrittenError:
+        """The error of a failed save, worded for the dataset rather than one of its files."""
+        staged = len(list(self._staging.rglob(f"*{self.SUFFIX}"))) if self._staging.is_dir() else 0
+        kept = (
+            f"; the {staged} shard(s) finished so far are kept in {self._staging.name}/ and "
+            "the next run reuses them"
+            if staged
+            else ""
+        )
+        shard = f" (shard {name})" if name else ""
+        before = (
+            f"The previous {self._path.name} is unchanged"
+            if self._path.is_dir()
+            else "Nothing was written"
+        )
+        return OutputNotWrittenError(
+            error.errno,
+            f"Could not write {self._path}{shard}: {error.cause}. {before}{kept}. "
+            f"{error.remedy}, then run again.",
+            error.cause,
+            error.remedy,
+        )
 
     def _reuse(self, name: str, fingerprint: str, previous: dict[str, str], file: Path) -> bool:
         """Link a shard computed before with the same fingerprint into ``file``, if any."""

@@ -6,10 +6,14 @@ leaves the destination as it was and removes the temporary copy. A process kille
 (SIGKILL, power loss) cannot clean up: its temporaries carry its process id in their names
 (``.<name>.<pid>.<random>.tmp``), and the next write to the same destination removes those
 of processes that no longer run.
+
+A write that fails because the disk is full or the folder cannot be written raises
+:class:`OutputNotWrittenError`, whose message names the file, the cause and what to do.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -20,6 +24,97 @@ from contextlib import contextmanager
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
+
+
+class OutputNotWrittenError(OSError):
+    """An output could not be written (disk full, read-only or not permitted); what was at
+    its path before is unchanged. ``cause`` and ``remedy`` are the message's parts, for a
+    caller that words its own."""
+
+    def __init__(self, code: int, message: str, cause: str, remedy: str) -> None:
+        super().__init__(code, message)
+        self.cause = cause
+        self.remedy = remedy
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+_FOLDER_PROBLEMS = {
+    errno.ENOSPC: "there is no space left on the disk that holds {folder} ({free} free)",
+    errno.EDQUOT: "the disk quota of this user is used up on {folder}",
+    errno.EROFS: "{folder} is on a read-only file system",
+    errno.EACCES: "this user ({user}) may not write to {folder}",
+    errno.EPERM: "this user ({user}) may not write to {folder}",
+}
+_REMEDIES = {
+    errno.ENOSPC: "Free some space there, or point the catalog's path at a disk with room",
+    errno.EDQUOT: "Free some space there, or point the catalog's path at another disk",
+    errno.EROFS: "Run where the project folder is writable, or point the catalog's path "
+    "at a writable folder",
+    errno.EACCES: "Give this user write access (chmod/chown), or point the catalog's path "
+    "at a folder this user owns",
+    errno.EPERM: "Give this user write access (chmod/chown), or point the catalog's path "
+    "at a folder this user owns",
+}
+
+
+def _folder_problem(error: BaseException) -> OSError | None:
+    """The disk-full or not-writable ``OSError`` behind ``error`` (through its causes)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _FOLDER_PROBLEMS:
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _free_space(folder: Path) -> str:
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return "unknown"
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if free < 1024 or unit == "GB":
+            return f"{free:.0f} {unit}" if unit == "bytes" else f"{free:.1f} {unit}"
+        free /= 1024
+    raise AssertionError("unreachable")
+
+
+def _user() -> str:
+    try:
+        import pwd  # noqa: PLC0415 - POSIX only
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError, AttributeError):
+        return "the current user"
+
+
+def not_written_error(
+    target: Path, error: BaseException, existed: bool
+) -> OutputNotWrittenError | None:
+    """A clear :class:`OutputNotWrittenError` for a write of ``target`` that failed with
+    ``error``, or None when the failure is not about the disk or the folder's permissions."""
+    if isinstance(error, OutputNotWrittenError):
+        return None
+    problem = _folder_problem(error)
+    if problem is None:
+        return None
+    folder = target.parent
+    cause = _FOLDER_PROBLEMS[problem.errno].format(
+        folder=folder, free=_free_space(folder), user=_user()
+    )
+    cause = f"{cause} ({problem.strerror})"
+    kept = f"The previous {target.name} is unchanged" if existed else "Nothing was written"
+    remedy = _REMEDIES[problem.errno]
+    return OutputNotWrittenError(
+        problem.errno,
+        f"Could not write {target}: {cause}. {kept}. {remedy}, then run again.",
+        cause,
+        remedy,
+    )
 
 
 def _prefix(target: Path) -> str:
@@ -76,18 +171,31 @@ def atomic_file(target: str | os.PathLike[str], suffix: str = "") -> Iterator[Pa
     ``suffix`` keeps the extension for writers that add one themselves (``np.savez``).
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(target)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=_prefix(target), suffix=f".tmp{suffix}", dir=target.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
+    with _explained_write_errors(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(target)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=_prefix(target), suffix=f".tmp{suffix}", dir=target.parent
+        )
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            yield tmp
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def _explained_write_errors(target: Path) -> Iterator[None]:
+    existed = target.exists()
     try:
-        yield tmp
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+        yield
+    except Exception as error:
+        clear = not_written_error(target, error, existed)
+        if clear is None:
+            raise
+        raise clear from error
 
 
 @contextmanager
@@ -98,18 +206,28 @@ def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
     place, so at every moment either the old or the new complete tree is at ``target``.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(target)
-    tmp = Path(tempfile.mkdtemp(prefix=_prefix(target), suffix=".tmp", dir=target.parent))
-    try:
-        yield tmp
-        old = None
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=_prefix(target), suffix=".old", dir=target.parent))
-            os.replace(target, old / target.name)
-        os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    with _explained_write_errors(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(target)
+        tmp = Path(tempfile.mkdtemp(prefix=_prefix(target), suffix=".tmp", dir=target.parent))
+        try:
+            yield tmp
+            old = None
+            if target.exists():
+                old = Path(
+                    tempfile.mkdtemp(prefix=_prefix(target), suffix=".old", dir=target.parent)
+                )
+                os.replace(target, old / target.name)
+                try:
+                    os.replace(tmp, target)
+                except OSError:
+                    os.replace(old / target.name, target)
+                    shutil.rmtree(old, ignore_errors=True)
+                    raise
+            else:
+                os.replace(tmp, target)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
