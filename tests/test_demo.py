@@ -17,10 +17,12 @@ from sketch_to_photo.demo import (
     held_out_pairs,
     load_registered_model,
     model_card,
+    onnx_runtime_twin,
     read_upload,
     registered_versions,
 )
 from sketch_to_photo.inference import SketchInputError
+from sketch_to_photo.onnx_model import OnnxModel
 from sketch_to_photo.photograph import sketch_to_photo
 from sketch_to_photo.registry import log_and_register, promote_if_better
 from tests.test_photograph import class_aware_generator, teapot
@@ -199,3 +201,15 @@ def test_registered_class_aware_generator_round_trip(tmp_path):
     loaded.warm_up()  # two inputs: would fail with a sketch alone
     result = sketch_to_photo(teapot(), loaded, category="ant")
     assert result.photo.shape == (32, 32, 3) and result.category == "ant"
+
+    # What the demo server runs: the same model under ONNX Runtime, same photo, same card.
+    twin = onnx_runtime_twin(loaded)
+    assert isinstance(twin.model, OnnxModel) and twin.class_aware
+    assert twin.metadata["runtime"] == "ONNX Runtime"
+    assert dict(model_card(twin).rows()) == rows
+    twin.warm_up()
+    for category in CATEGORIES:
+        keras_photo = sketch_to_photo(teapot(), loaded, category=category).photo
+        onnx_photo = sketch_to_photo(teapot(), twin, category=category).photo
+        assert np.abs(keras_photo.astype(int) - onnx_photo).max() <= 2  # uint8 rounding
+    assert not (sketch_to_photo(teapot(), twin, category=CATEGORIES[0]).photo == onnx_photo).all()

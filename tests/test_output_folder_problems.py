@@ -45,8 +45,8 @@ def project_on_a_small_disk(trained_project: Path, tmp_path: Path):
     project = tmp_path / "project"
     shutil.copytree(trained_project, project, ignore=shutil.ignore_patterns("data"))
     (project / "conf" / "local" / "parameters.yml").write_text(yaml.safe_dump(TINY_RUN))
-    used_kib = sum(p.stat().st_size for p in (trained_project / "data").rglob("*") if p.is_file())
-    with small_disk(project / "data", used_kib // 1024 + 4096) as data:
+    used_bytes = sum(p.stat().st_size for p in (trained_project / "data").rglob("*") if p.is_file())
+    with small_disk(project / "data", used_bytes // 1024 + 4096) as data:
         shutil.copytree(trained_project / "data", data, dirs_exist_ok=True)
         yield project
 

@@ -7,16 +7,16 @@ photo and a category guess.
 
 from __future__ import annotations
 
-import io
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import mlflow
 import numpy as np
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
-from PIL import Image
 
 from sketch_to_photo.inference import (
     SketchInputError,
@@ -24,6 +24,8 @@ from sketch_to_photo.inference import (
     load_image,
     sketch_to_rgb,
 )
+from sketch_to_photo.models.export import export_onnx
+from sketch_to_photo.onnx_model import OnnxModel
 from sketch_to_photo.photograph import LoadedModel, display_name
 from sketch_to_photo.registry import CHAMPION
 
@@ -298,6 +300,22 @@ def model_card(loaded: LoadedModel) -> ModelCard:
     )
 
 
+def onnx_runtime_twin(loaded: LoadedModel) -> LoadedModel:
+    """The same model exported to ONNX and run by ONNX Runtime, for the demo server.
+
+    Streamlit calls ``keras.backend.clear_session()`` after every rerun of every session
+    (one per canvas stroke); that empties TensorFlow's kernel cache, so each Keras call after
+    it pays ~70 ms again. ONNX Runtime keeps its own session and is also faster for one
+    small sketch (docs/benchmarks.md): 88 reruns took 0.84 s instead of 7.4 s. The export is
+    the float32, inference-mode twin that the served model uses (same weights; the file is
+    read into the session and deleted).
+    """
+    with tempfile.TemporaryDirectory(prefix="sketch_to_photo-onnx-") as folder:
+        model = OnnxModel(export_onnx(loaded.model, Path(folder) / "model.onnx"))
+    metadata = {**loaded.metadata, "runtime": "ONNX Runtime"}
+    return LoadedModel(loaded.version, model, loaded.image_size, loaded.categories, metadata)
+
+
 def load_registered_model(store: MlflowStore, version: ModelVersion) -> LoadedModel:
     """Load one registered version with the ``mlflow.keras`` flavour, with its metadata."""
     mlflow.set_tracking_uri(store.tracking_uri)
@@ -370,13 +388,6 @@ def held_out_pairs(pair_shards: dict[str, Any], per_category: int = 5) -> list[H
                 HeldOutPair(str(sketch_id), str(category), shard["sketches"][i], shard["photos"][i])
             )
     return pairs
-
-
-def png_bytes(image: np.ndarray) -> bytes:
-    """(H, W, 3) uint8 -> PNG file bytes (for the download button)."""
-    buffer = io.BytesIO()
-    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def enlarge(image: np.ndarray, size: int) -> np.ndarray:

@@ -31,6 +31,13 @@ class SketchInputError(ValueError):
     """A sketch that cannot be used: the message says what is wrong and what to do."""
 
 
+def png_bytes(image: np.ndarray) -> bytes:
+    """(H, W, 3) uint8 -> PNG file bytes (the served photo, the demo's download)."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def load_image(source: ImageSource) -> np.ndarray:
     """Decode ``source`` to an array of shape (H,W), (H,W,1), (H,W,3) or (H,W,4).
 

@@ -18,12 +18,12 @@ import keras
 import mlflow
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models.signature import ModelSignature
 from mlflow.types import Schema, TensorSpec
 
+from sketch_to_photo.inference import png_bytes
 from sketch_to_photo.models.export import export_onnx
 from sketch_to_photo.serving import (
     CARD,
@@ -31,13 +31,18 @@ from sketch_to_photo.serving import (
     GENERATOR,
     SERVICE_NAME,
     SketchToPhotoService,
-    png_bytes,
     service_signature,
 )
 
 logger = logging.getLogger(__name__)
 
 CHAMPION = "champion"
+
+
+def pinned(*packages: str) -> list[str]:
+    """``name==version`` of each installed package: what loading a logged model needs (MLflow's
+    own inference of it runs a slow subprocess per model)."""
+    return [f"{name}=={package_version(name)}" for name in packages]
 
 
 def keras_signature(model: keras.Model) -> ModelSignature:
@@ -77,12 +82,7 @@ def log_and_register(
         signature=keras_signature(model),
         registered_model_name=registered_name,
         metadata=metadata,
-        # What loading the model needs; inferring it runs a slow subprocess per model.
-        pip_requirements=[
-            f"tensorflow=={tf.__version__}",
-            f"keras=={keras.__version__}",
-            f"numpy=={np.__version__}",
-        ],
+        pip_requirements=pinned("tensorflow", "keras", "numpy"),
     )
     version = int(info.registered_model_version)
     logger.info("Registered %s version %d (%s)", registered_name, version, info.model_uri)
@@ -222,14 +222,9 @@ def log_and_register_service(
             code_paths=[str(Path(__file__).parent)],
             registered_model_name=registered_name,
             metadata=card,
-            pip_requirements=[
-                f"mlflow=={mlflow.__version__}",
-                f"onnxruntime=={package_version('onnxruntime')}",
-                f"numpy=={np.__version__}",
-                f"pandas=={pd.__version__}",
-                f"pillow=={package_version('pillow')}",
-                f"opencv-python-headless=={package_version('opencv-python-headless')}",
-            ],
+            pip_requirements=pinned(
+                "mlflow", "onnxruntime", "numpy", "pandas", "pillow", "opencv-python-headless"
+            ),
         )
     number = int(info.registered_model_version)
     logger.info("Registered %s version %d (%s)", registered_name, number, info.model_uri)

@@ -10,22 +10,19 @@ and needs ONNX Runtime, not TensorFlow. The batch inference pipeline calls the s
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from pathlib import Path
 from typing import Any
 
 import mlflow.pyfunc
-import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models.signature import ModelSignature
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.types import ColSpec, DataType, Schema
-from PIL import Image
 
-from sketch_to_photo.inference import SketchInputError
+from sketch_to_photo.inference import SketchInputError, png_bytes
 from sketch_to_photo.onnx_model import OnnxModel
 from sketch_to_photo.photograph import GUESSED, CategoryNeeded, LoadedModel, Result, sketch_to_photo
 
@@ -49,13 +46,6 @@ def service_signature() -> ModelSignature:
         ]
     )
     return ModelSignature(inputs=inputs, outputs=outputs)
-
-
-def png_bytes(image: np.ndarray) -> bytes:
-    """(H, W, 3) uint8 -> PNG file bytes."""
-    buffer = io.BytesIO()
-    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 class SketchToPhotoService(mlflow.pyfunc.PythonModel):

@@ -545,10 +545,8 @@ def _build_shard(
     }
 
 
-def _fingerprint_of(shard: Callable[[], Any] | None) -> str | None:
+def _fingerprint_of(shard: Callable[[], Any]) -> str | None:
     """The fingerprint a segmented shard was computed from (None when it has none)."""
-    if shard is None:
-        return None
     if isinstance(shard, ResumableShard):  # in memory, not yet saved
         return shard.fingerprint
     return getattr(shard(), "fingerprint", None)
@@ -590,6 +588,8 @@ def build_pair_shards(
         photo_splits, on=["category", "photo_id"], how="left", validate="many_to_one"
     )
     valid = valid.sort_values(["split", "category", "augmentation", "sketch_id"], ignore_index=True)
+    # the segmented shards each pair shard reads, by what they were computed from
+    source_fingerprints = {name: _fingerprint_of(shard) for name, shard in segmented_photos.items()}
     result = {}
     for (split_name, category), group in valid.groupby(["split", "category"], sort=True):
         for number, rows in _chunks(group, max_pairs):
@@ -599,8 +599,7 @@ def build_pair_shards(
                 fingerprint(
                     size, fallback, labels[category],
                     rows[["sketch_id", "sketch_path", "photo_id", "photo_path"]].values.tolist(),
-                    # the segmented shards it reads, by what they were computed from
-                    [(s, _fingerprint_of(segmented_photos.get(s))) for s in sources],
+                    [(s, source_fingerprints.get(s)) for s in sources],
                     files=(root / path for path in rows["sketch_path"]),
                 ),
                 lambda rows=rows, label=labels[category]: _build_shard(

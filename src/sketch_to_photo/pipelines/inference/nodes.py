@@ -21,7 +21,7 @@ import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 from tqdm.auto import tqdm
 
-from sketch_to_photo.inference import SketchInputError, to_uint8
+from sketch_to_photo.inference import SketchInputError
 from sketch_to_photo.photograph import GUESSED, CategoryNeeded
 from sketch_to_photo.serving import SketchToPhotoService
 
@@ -175,9 +175,8 @@ def draw_contact_sheet(inference_outcomes: list[Outcome], inference: dict[str, A
     return image
 
 
-def _cell(image: np.ndarray | None, size: int) -> Image.Image:
-    picture = Image.fromarray(to_uint8(np.zeros((1, 1, 3))) if image is None else image)
-    return picture.resize((size, size), Image.Resampling.NEAREST)
+def _cell(image: np.ndarray, size: int) -> Image.Image:
+    return Image.fromarray(image).resize((size, size), Image.Resampling.NEAREST)
 
 
 def _fit(text: str, draw: ImageDraw.ImageDraw, font: Any, width: int) -> str:
