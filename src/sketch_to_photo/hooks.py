@@ -6,10 +6,28 @@ import logging
 import time
 from typing import Any
 
+from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 from kedro.pipeline import Node
 
+from sketch_to_photo.config import validate_parameters
+
 logger = logging.getLogger(__name__)
+
+
+class ParameterValidationHooks:
+    """Check every parameter group against its typed model (:mod:`sketch_to_photo.config`)
+    as soon as the context exists: a wrong value or a misspelt key stops ``kedro run`` before
+    the catalog is built or any node runs, with one message listing every problem."""
+
+    @hook_impl
+    def after_context_created(self, context: KedroContext) -> None:
+        started = time.perf_counter()
+        groups = validate_parameters(context.params)
+        logger.info(
+            "Parameters valid: %d group(s) checked in %.0f ms",
+            len(groups), (time.perf_counter() - started) * 1000,
+        )  # fmt: skip
 
 
 class NodeTimingHooks:

@@ -4,9 +4,9 @@ from pathlib import Path
 
 from kedro.utils import find_kedro_project
 
-from sketch_to_photo.hooks import NodeTimingHooks
+from sketch_to_photo.hooks import NodeTimingHooks, ParameterValidationHooks
 
-HOOKS = (NodeTimingHooks(),)
+HOOKS = (ParameterValidationHooks(), NodeTimingHooks())
 
 
 def project_path() -> str:
