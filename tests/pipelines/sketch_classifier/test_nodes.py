@@ -32,7 +32,7 @@ from tests.conftest import mlflow_store
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 CATEGORIES = list(layout.DEFAULT_CATEGORIES)
-INDEX = {"categories": CATEGORIES}
+MANIFEST = {"categories": CATEGORIES}  # what the nodes read of pairs_manifest
 TINY = {
     "backbone": "small",
     "vgg_weights": "none",
@@ -95,10 +95,10 @@ def tracking(tmp_path: Path):
 
 def test_small_cnn_learns_the_synthetic_categories(shards):
     options = {**TINY, "backbone": "auto"}  # vgg_weights none: auto must take the small CNN
-    model, history = train_sketch_classifier(shards, options, INDEX)
+    model, history = train_sketch_classifier(shards, options, MANIFEST)
     assert history["backbone"] == "small" and history["vgg_weights"] == "unused"
     assert model.name == "small_classifier"
-    report, metrics, _ = evaluate_sketch_classifier(model, shards, options, INDEX)
+    report, metrics, _ = evaluate_sketch_classifier(model, shards, options, MANIFEST)
     assert report["backbone"] == "small"
     assert report["test_sketches"] == sum(sum(row) for row in report["confusion_matrix"])
     # Held-out photos' sketches, four categories: chance is about 0.25.
@@ -142,14 +142,14 @@ def _always(label: int, num_classes: int) -> keras.Model:
 
 def test_a_classifier_no_better_than_the_majority_class_is_never_champion(shards, tracking):
     options = {**TINY, "image_size": 32}
-    report, _, _ = evaluate_sketch_classifier(_always(0, 4), shards, options, INDEX)
+    report, _, _ = evaluate_sketch_classifier(_always(0, 4), shards, options, MANIFEST)
     counts = np.asarray(report["confusion_matrix"]).sum(axis=1)
     assert report["accuracy"] == pytest.approx(counts[0] / counts.sum())
     assert report["majority_class_accuracy"] == pytest.approx(counts.max() / counts.sum())
     assert report["beats_chance"] is False
 
     with mlflow.start_run():
-        decision = register_sketch_classifier(_always(0, 4), report, INDEX)
+        decision = register_sketch_classifier(_always(0, 4), report, MANIFEST)
     assert decision["promoted"] is False and "not eligible" in decision["reason"]
     assert "most frequent test category" in decision["reason"]
     assert "train longer" in decision["reason"]
@@ -160,7 +160,7 @@ def test_a_classifier_no_better_than_the_majority_class_is_never_champion(shards
 
     better = {**report, "accuracy": 0.9, "beats_chance": True}
     with mlflow.start_run():
-        decision = register_sketch_classifier(_always(0, 4), better, INDEX)
+        decision = register_sketch_classifier(_always(0, 4), better, MANIFEST)
     assert decision["promoted"] is True
     assert (
         tracking.get_model_version(REGISTERED_CLASSIFIER, "2").tags["champion_eligible"] == "True"

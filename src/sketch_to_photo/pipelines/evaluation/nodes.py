@@ -615,7 +615,7 @@ def register_generator(
     training_history: dict[str, Any],
     sketchy_raw: dict[str, Any],
     evaluation: dict[str, Any],
-    index: dict[str, Any],
+    pairs_manifest: dict[str, Any],
 ) -> dict[str, Any]:
     """Log and register the generator with the model card the demo reads; ``champion`` moves
     to it only if it beats the mean photo (faithfulness and the champion metric) and the
@@ -642,7 +642,7 @@ def register_generator(
     }  # fmt: skip
     metadata = {
         "image_size": int(generator.inputs[0].shape[1]),
-        "categories": list(index["categories"]),
+        "categories": list(pairs_manifest["categories"]),  # in label order
         "class_aware": class_aware,
         "training": {
             "data_source": str(sketchy_raw["source"]),

@@ -40,7 +40,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "training_history",
                     "sketchy_raw",
                     "params:evaluation",
-                    "params:index",
+                    "pairs_manifest",
                 ],
                 "generator_registration",
                 name="register_generator",

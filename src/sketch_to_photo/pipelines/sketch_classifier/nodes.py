@@ -121,7 +121,7 @@ def _stroke_and_erasing(probability_stroke: float, probability_erase: float, see
 
 
 def train_sketch_classifier(
-    pair_shards: dict[str, Any], sketch_classifier: dict[str, Any], index: dict[str, Any]
+    pair_shards: dict[str, Any], sketch_classifier: dict[str, Any], pairs_manifest: dict[str, Any]
 ) -> tuple[keras.Model, dict[str, Any]]:
     """Fit the classifier on the train split's sketches (validation split for val_ metrics).
 
@@ -138,7 +138,7 @@ def train_sketch_classifier(
     keras.utils.set_random_seed(int(options["seed"]))
     backbone, weights, note = choose_backbone(options)
     logger.info("Sketch classifier backbone: %s (%s)", backbone, note)
-    num_classes = len(index["categories"])
+    num_classes = len(pairs_manifest["categories"])  # in label order
     size = int(options["image_size"])
     train_backbone: bool | None = None
     if backbone == "vgg16":
@@ -231,10 +231,10 @@ def evaluate_sketch_classifier(
     model: keras.Model,
     pair_shards: dict[str, Any],
     sketch_classifier: dict[str, Any],
-    index: dict[str, Any],
+    pairs_manifest: dict[str, Any],
 ) -> tuple[dict[str, Any], dict[str, Any], Figure]:
     """Accuracy overall and per category, and the confusion matrix, on the test split."""
-    categories = list(index["categories"])
+    categories = list(pairs_manifest["categories"])
     test_files = shard_paths(pair_shards, "test")
     if not test_files:
         raise ValueError("No test shards: run `kedro run --pipelines data_processing` first.")
@@ -281,7 +281,7 @@ def evaluate_sketch_classifier(
 
 
 def register_sketch_classifier(
-    model: keras.Model, sketch_classifier_report: dict[str, Any], index: dict[str, Any]
+    model: keras.Model, sketch_classifier_report: dict[str, Any], pairs_manifest: dict[str, Any]
 ) -> dict[str, Any]:
     """Log and register the classifier with its category names; champion on test accuracy.
 
@@ -293,7 +293,7 @@ def register_sketch_classifier(
         registered_name=REGISTERED_CLASSIFIER,
         artifact_name="sketch_classifier",
         metadata={
-            "categories": list(index["categories"]),
+            "categories": list(pairs_manifest["categories"]),
             "image_size": int(model.input_shape[1]),
             "backbone": sketch_classifier_report.get("backbone"),
         },

@@ -1,4 +1,7 @@
-"""sketch_classifier: train-split sketches -> classifier (VGG16 or small CNN) -> test accuracy -> registry."""
+"""sketch_classifier: train-split sketches -> classifier (VGG16 or small CNN) -> test accuracy -> registry.
+
+The category names (in label order) come with the pairs, from ``pairs_manifest``: this pipeline
+reads no other pipeline's parameters."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -10,13 +13,13 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 train_sketch_classifier,
-                ["pair_shards", "params:sketch_classifier", "params:index"],
+                ["pair_shards", "params:sketch_classifier", "pairs_manifest"],
                 ["sketch_classifier", "sketch_classifier_history"],
                 name="train_sketch_classifier",
             ),
             Node(
                 evaluate_sketch_classifier,
-                ["sketch_classifier", "pair_shards", "params:sketch_classifier", "params:index"],
+                ["sketch_classifier", "pair_shards", "params:sketch_classifier", "pairs_manifest"],
                 [
                     "sketch_classifier_report",
                     "sketch_classifier_metrics",
@@ -26,7 +29,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 register_sketch_classifier,
-                ["sketch_classifier", "sketch_classifier_report", "params:index"],
+                ["sketch_classifier", "sketch_classifier_report", "pairs_manifest"],
                 "sketch_classifier_registration",
                 name="register_sketch_classifier",
             ),
