@@ -17,11 +17,11 @@ import py7zr
 import pytest
 
 from sketch_to_photo.datasets import LazyNpz
-from sketch_to_photo.sketchy import layout
 from sketch_to_photo.sketchy.download import DownloadError
+from sketch_to_photo.sketchy.synthetic import SUPPORTED_CATEGORIES
 from tests.conftest import DATA_PIPELINES, SMALL_RUN, run
 
-CATEGORIES = list(layout.DEFAULT_CATEGORIES)
+CATEGORIES = list(SUPPORTED_CATEGORIES)  # conf/base/globals.yml's four
 
 
 def _load_shards(project: Path) -> dict[str, LazyNpz]:

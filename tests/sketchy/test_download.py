@@ -13,10 +13,11 @@ from pathlib import Path
 
 import py7zr
 import pytest
+from kedro.config import OmegaConfigLoader
 
+from sketch_to_photo.settings import CONFIG_LOADER_ARGS
 from sketch_to_photo.sketchy.download import (
     MARKER_NAME,
-    OFFICIAL_ARCHIVES,
     ArchiveSpec,
     DownloadError,
     acquire_sketchy_archives,
@@ -27,6 +28,7 @@ from sketch_to_photo.sketchy.download import (
 )
 from sketch_to_photo.sketchy.layout import is_sketchy_tree
 from tests.archive_server import ServerState
+from tests.conftest import PROJECT_ROOT
 
 PHOTO = "256x256/photo/tx_000000000000/teapot/n04398044_1.jpg"
 SKETCH = "256x256/sketch/tx_000000000000/teapot/n04398044_1-1.png"
@@ -374,12 +376,15 @@ def test_extract_local_bad_sources(tmp_path: Path) -> None:
 
 
 def test_official_archives_match_the_notes() -> None:
-    by_name = {spec.name: spec for spec in OFFICIAL_ARCHIVES}
+    """The archives' one source is conf/base/parameters_data_acquisition.yml."""
+    parameters = OmegaConfigLoader(conf_source=str(PROJECT_ROOT / "conf"), **CONFIG_LOADER_ARGS)
+    archives = parameters["parameters"]["acquisition"]["sketchy"]["archives"]
+    by_name = {spec["name"]: ArchiveSpec(**spec) for spec in archives}
     assert set(by_name) == {"rendered_256x256.7z", "info-06-04.7z"}
     assert by_name["rendered_256x256.7z"].md5 == "6a9dccbd07b48566c4754a7674087657"
     assert by_name["info-06-04.7z"].md5 == "f99274c883d073b323c87140bef7bdbf"
     assert "id=1z4--ToTXYb0-2cLuUWPYM5m7ST7Ob3Ck" in by_name["rendered_256x256.7z"].url
     assert "id=1x8n7qaMg1z2SC-1sT5yjIMmMIr0UcBVW" in by_name["info-06-04.7z"].url
-    for spec in OFFICIAL_ARCHIVES:
+    for spec in by_name.values():
         assert spec.url.startswith("https://drive.usercontent.google.com/download?id=")
         assert spec.url.endswith("&export=download&confirm=t")

@@ -37,7 +37,6 @@ logger = logging.getLogger(__name__)
 
 MARKER_NAME = ".sketchy-complete.json"
 SKETCHY_SITE = "https://sketchy.eye.gatech.edu/"
-_DRIVE_URL = "https://drive.usercontent.google.com/download?id={id}&export=download&confirm=t"
 _MD5_CHUNK = 1 << 20
 _DRIVE_LETTER = re.compile(r"^[A-Za-z]:")
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
@@ -51,20 +50,6 @@ class ArchiveSpec:
     name: str
     url: str
     md5: str
-
-
-OFFICIAL_ARCHIVES: tuple[ArchiveSpec, ...] = (
-    ArchiveSpec(
-        name="rendered_256x256.7z",
-        url=_DRIVE_URL.format(id="1z4--ToTXYb0-2cLuUWPYM5m7ST7Ob3Ck"),
-        md5="6a9dccbd07b48566c4754a7674087657",
-    ),
-    ArchiveSpec(
-        name="info-06-04.7z",
-        url=_DRIVE_URL.format(id="1x8n7qaMg1z2SC-1sT5yjIMmMIr0UcBVW"),
-        md5="f99274c883d073b323c87140bef7bdbf",
-    ),
-)
 
 
 class DownloadError(RuntimeError):
@@ -452,7 +437,7 @@ def acquire_sketchy_archives(
     return _acquired(extract_dir, records, start, skipped=False)
 
 
-def extract_local(source: Path, extract_dir: Path) -> dict:
+def extract_local(source: Path, extract_dir: Path, official: Sequence[ArchiveSpec] = ()) -> dict:
     """Extract user-supplied archives (a ``.7z`` file or a folder of them) to ``extract_dir``.
 
     Returns the same dictionary as :func:`acquire_sketchy_archives`; skips the extraction when
@@ -480,16 +465,16 @@ def extract_local(source: Path, extract_dir: Path) -> dict:
     else:
         raise DownloadError(f"The local Sketchy source {source} is not a .7z archive.")
 
-    official = {a.name: a.md5 for a in OFFICIAL_ARCHIVES}
+    expected = {a.name: a.md5 for a in official}  # warn about a local copy that differs
     records: list[dict] = []
     for archive in archives:
         md5 = _md5_of(archive)
-        if archive.name in official and official[archive.name] != md5:
+        if archive.name in expected and expected[archive.name] != md5:
             logger.warning(
                 "%s has MD5 %s, not the official %s: it may be incomplete or damaged",
                 archive,
                 md5,
-                official[archive.name],
+                expected[archive.name],
             )
         records.append({"name": archive.name, "md5": md5, "bytes": archive.stat().st_size})
     done = _marker_matches(extract_dir, records)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DEFAULT_CATEGORIES: tuple[str, ...] = ("car_(sedan)", "strawberry", "teapot", "teddy_bear")
 DEFAULT_AUGMENTATION = "tx_000000000000"
 
 PHOTO_ROOT = Path("256x256") / "photo"

@@ -27,7 +27,6 @@ from tqdm import tqdm
 
 from sketch_to_photo.sketchy.layout import (
     DEFAULT_AUGMENTATION,
-    DEFAULT_CATEGORIES,
     INFO_ROOT,
     INVALID_LIST_FILES,
     PHOTO_ROOT,
@@ -81,7 +80,7 @@ _Colour = np.ndarray  # (3,) float RGB in 0..255
 class SyntheticConfig:
     """What to generate; validated on construction (lists from YAML become tuples)."""
 
-    categories: tuple[str, ...] = DEFAULT_CATEGORIES
+    categories: tuple[str, ...] = SUPPORTED_CATEGORIES
     photos_per_category: int = 20
     sketches_per_photo: tuple[int, int] = (3, 6)  # inclusive range
     image_size: int = 256

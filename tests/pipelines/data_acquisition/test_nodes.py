@@ -25,6 +25,8 @@ def _params(tmp_path: Path, **overrides) -> dict:
         "source": "synthetic",
         "raw_dir": str(tmp_path / "raw"),
         "synthetic": SMALL,
+        "sketchy": {"timeout_s": 5, "archives": []},
+        "local": {"path": None},
         **overrides,
     }
 

@@ -22,8 +22,9 @@ from sketch_to_photo.pipelines.data_processing.nodes import (
     summarise_pairs,
 )
 from sketch_to_photo.sketchy import layout
+from sketch_to_photo.sketchy.synthetic import SUPPORTED_CATEGORIES
 
-CATEGORIES = list(layout.DEFAULT_CATEGORIES)
+CATEGORIES = list(SUPPORTED_CATEGORIES)  # conf/base/globals.yml's four
 INDEX = {
     "categories": CATEGORIES,
     "augmentations": ["tx_000000000000"],

@@ -25,13 +25,17 @@ from sketch_to_photo.pipelines.sketch_classifier.nodes import (
 )
 from sketch_to_photo.registry import CHAMPION
 from sketch_to_photo.sketchy import layout
-from sketch_to_photo.sketchy.synthetic import SyntheticConfig, generate_synthetic_sketchy
+from sketch_to_photo.sketchy.synthetic import (
+    SUPPORTED_CATEGORIES,
+    SyntheticConfig,
+    generate_synthetic_sketchy,
+)
 from tests.conftest import mlflow_store
 
 # Keras' weight saving under NumPy 2 (not this code).
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
-CATEGORIES = list(layout.DEFAULT_CATEGORIES)
+CATEGORIES = list(SUPPORTED_CATEGORIES)  # conf/base/globals.yml's four
 MANIFEST = {"categories": CATEGORIES}  # what the nodes read of pairs_manifest
 TINY = {
     "backbone": "small",

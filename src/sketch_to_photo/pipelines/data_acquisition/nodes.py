@@ -93,7 +93,8 @@ def acquire_sketchy(acquisition: dict[str, Any]) -> dict[str, Any]:
             root, details = path, {"extracted": False}
         elif path.exists():
             root = raw_dir / "sketchy"
-            details = extract_local(path, root)
+            official = [ArchiveSpec(**spec) for spec in acquisition["sketchy"]["archives"]]
+            details = extract_local(path, root, official)
         else:
             raise DownloadError(f"acquisition.local.path {path} does not exist.")
     seconds = round(time.perf_counter() - started, 2)

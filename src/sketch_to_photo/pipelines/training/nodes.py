@@ -162,7 +162,7 @@ def build_pix2pix(
     perceptual_options = training["perceptual"]
     jit_compile = resolve_jit_compile(training.get("jit_compile", "auto"))
     previous_policy = keras.mixed_precision.global_policy().name
-    policy = set_precision_policy(str(training.get("precision", "float32")))
+    policy = set_precision_policy(str(training["precision"]))
     try:
         with (strategy or tf.distribute.get_strategy()).scope():
             perceptual = None
