@@ -49,6 +49,7 @@ def train_node(shards: dict, strategy: str, folder: Path) -> dict:
     training = {
         "image_size": SIZE, "base_filters": WIDTH, "normalization": "batch", "dropout": 0.5,
         "batch_size": 8, "strategy": strategy, "precision": "float32", "jit_compile": "auto",
+        "class_aware": False,
         "epochs": 4, "learning_rate": 2e-3, "beta_1": 0.5, "l1_weight": 100.0,
         "perceptual": {"weight": 1.0, "layers": ["block1_conv2"], "vgg_weights": "none"},
         "jitter": False, "flip": True, "shuffle_buffer": 16, "seed": 3,

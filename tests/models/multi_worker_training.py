@@ -21,6 +21,7 @@ if __name__ == "__main__":
     training = {
         "image_size": 32, "base_filters": 4, "normalization": "batch", "dropout": 0.5,
         "batch_size": 8, "strategy": "multi_worker", "precision": "float32", "jit_compile": "auto",
+        "class_aware": False,
         "epochs": 3, "learning_rate": 2e-3, "beta_1": 0.5, "l1_weight": 100.0,
         "perceptual": {"weight": 0.0, "layers": ["block1_conv2"], "vgg_weights": "none"},
         "jitter": False, "flip": True, "shuffle_buffer": 16, "seed": 3,

@@ -13,6 +13,7 @@ from sketch_to_photo.pipelines.training.nodes import (
     _settings_hash,
     _validation_batching,
     resolve_jit_compile,
+    skip_symbolic_build,
 )
 
 SETTINGS = {"image_size": 32, "base_filters": 4, "epochs": 5}
@@ -110,3 +111,27 @@ def test_jit_compile_auto_is_off_without_a_gpu_and_rejects_typos():
     assert resolve_jit_compile(True) is True
     with pytest.raises(ValueError, match="auto, true or false"):
         resolve_jit_compile("yes")
+
+
+def test_fit_still_calls_the_private_build_step_that_multi_worker_training_skips():
+    """``skip_symbolic_build`` replaces Keras' private ``_maybe_symbolic_build``: if a Keras
+    upgrade renames it or ``fit`` stops calling it, the patch would silently do nothing."""
+    import keras  # noqa: PLC0415
+    import numpy as np  # noqa: PLC0415
+
+    def small_model() -> keras.Model:
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse")
+        return model
+
+    x, y = np.zeros((4, 2), np.float32), np.zeros((4, 1), np.float32)
+    model, calls = small_model(), []
+    original = model._maybe_symbolic_build
+    model._maybe_symbolic_build = lambda *a, **k: (calls.append(1), original(*a, **k))[1]
+    model.fit(x, y, epochs=1, verbose=0)
+    assert calls, "keras.Model.fit no longer calls _maybe_symbolic_build: revisit the patch"
+
+    skipped = small_model()
+    skip_symbolic_build(skipped)
+    skipped.fit(x, y, epochs=1, verbose=0)  # the model is built already: training still works
+    assert skipped.built

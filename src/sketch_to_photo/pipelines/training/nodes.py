@@ -232,53 +232,37 @@ def _log_setup(setup: dict[str, str]) -> None:
         logger.warning("Could not record the training setup in MLflow: %s", exc)
 
 
-def train_generator(
-    pair_shards: dict[str, Any], pairs_manifest: dict[str, Any], training: dict[str, Any]
-) -> tuple[keras.Model, dict[str, Any]]:
-    """Fit pix2pix on the train split (validation split for val_ metrics); return the generator.
-
-    ``training.class_aware`` makes the category (from the shards' labels, named in the
-    manifest) an input of the generator and the discriminator.
-    """
-    # First: MultiWorkerMirroredStrategy must exist before TensorFlow runs anything.
-    distribution: TrainingStrategy = make_strategy(str(training.get("strategy", "auto")))
-    train_files, validation_files = (
-        shard_paths(pair_shards, "train"),
-        shard_paths(pair_shards, "validation"),
-    )
-    if not train_files:
-        raise ValueError("No training shards: run `kedro run --pipelines data_processing` first.")
-    keras.utils.set_random_seed(int(training["seed"]))
-    size, batch_size = int(training["image_size"]), int(training["batch_size"])
-    replicas = distribution.replicas
+def _check_global_batch(batch_size: int, replicas: int, n_train: int) -> None:
     if batch_size % replicas:
         raise ValueError(
             f"training.batch_size ({batch_size}) is the global batch, split evenly over "
             f"{replicas} replicas: make it a multiple of {replicas}"
         )
-    n_train = count_pairs(train_files)
-    n_validation = count_pairs(validation_files) if validation_files else 0
     if replicas > 1 and n_train < batch_size:
         raise ValueError(
             f"{n_train} training pairs make no full batch of {batch_size}; with {replicas} "
             "replicas partial batches are dropped, so lower training.batch_size"
         )
-    categories = list(pairs_manifest["categories"])
-    num_classes = len(categories) if bool(training.get("class_aware", False)) else 0
-    model, setup = build_pix2pix(training, distribution.strategy, num_classes)
-    if distribution.num_workers > 1:
-        # Keras 3 averages a first batch with strategy.reduce to build the model symbolically,
-        # which fails on PerReplica values under MultiWorkerMirroredStrategy
-        # (keras-team/keras#20585). Pix2Pix is built and compiled already: nothing to build.
-        model._maybe_symbolic_build = lambda *args, **kwargs: None
-    tags = {
-        **distribution.describe(),
-        "precision": setup["precision"],
-        "jit_compile": str(setup["jit_compile"]).lower(),
-    }
-    if distribution.is_chief:
-        _log_setup(tags)
-    data = {"image_size": size, "seed": int(training["seed"]), "num_classes": num_classes}
+
+
+def skip_symbolic_build(model: keras.Model) -> None:
+    """Keras 3 averages a first batch with ``strategy.reduce`` to build a model symbolically,
+    which fails on PerReplica values under MultiWorkerMirroredStrategy (keras-team/keras#20585);
+    Pix2Pix is built and compiled already, so there is nothing to build. Private Keras API:
+    ``tests/pipelines/training/test_nodes.py`` fails if ``fit`` stops calling it."""
+    model._maybe_symbolic_build = lambda *args, **kwargs: None
+
+
+def _pair_datasets(
+    train_files: list[Path],
+    validation_files: list[Path],
+    n_validation: int,
+    training: dict[str, Any],
+    data: dict[str, int],
+    distribution: TrainingStrategy,
+) -> tuple[tf.data.Dataset, tf.data.Dataset | None]:
+    """The shuffled, augmented train batches and the validation batches (None when too few)."""
+    batch_size, replicas = int(training["batch_size"]), distribution.replicas
     train_data = pair_dataset(
         train_files,
         training=True,
@@ -311,15 +295,99 @@ def train_generator(
         )
         train_data = train_data.with_options(options)
         validation_data = validation_data.with_options(options) if validation_data else None
-    sample_inputs, sample_photos = next(
+    return train_data, validation_data
+
+
+def _callbacks(
+    training: dict[str, Any],
+    distribution: TrainingStrategy,
+    backup_dir: Path,
+    samples: tuple[Any, Any, Any],
+) -> list[keras.callbacks.Callback]:
+    """Resume from the backup on every worker; metrics, sample grids and checkpoints on the
+    chief only. ``samples`` are (sketches, photos, categories or None) for the grids."""
+    callbacks: list[keras.callbacks.Callback] = [
+        keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=True, double_checkpoint=True),
+    ]  # fmt: skip
+    if distribution.is_chief:
+        sketches, photos, categories = samples
+        callbacks += [
+            MlflowMetricsLogger(),
+            SampleGridLogger(
+                sketches, photos,
+                every_n_epochs=int(training["sample_grid_every"]), output_dir=Path(training["sample_dir"]),
+                categories=categories,
+            ),
+            GeneratorCheckpoint(Path(training["checkpoint_dir"]), int(training["checkpoint_every"])),
+        ]  # fmt: skip
+    return callbacks
+
+
+def _grid_samples(
+    validation_data: tf.data.Dataset | None,
+    train_files: list[Path],
+    batch_size: int,
+    data: dict[str, int],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Four fixed pairs (validation when there is any) shown in the sample grids."""
+    inputs, photos = next(
         iter(
             validation_data
             or pair_dataset(train_files, training=False, batch_size=batch_size, **data)
         )
     )
-    sample_sketches, sample_categories = sample_inputs if num_classes else (sample_inputs, None)
-    n_samples = min(4, len(sample_sketches))
+    sketches, categories = inputs if data["num_classes"] else (inputs, None)
+    n = min(4, len(sketches))
+    return (
+        np.asarray(sketches[:n]),
+        np.asarray(photos[:n]),
+        None if categories is None else np.asarray(categories[:n]),
+    )
 
+
+def train_generator(
+    pair_shards: dict[str, Any], pairs_manifest: dict[str, Any], training: dict[str, Any]
+) -> tuple[keras.Model, dict[str, Any]]:
+    """Fit pix2pix on the train split (validation split for val_ metrics); return the generator.
+
+    ``training.class_aware`` makes the category (from the shards' labels, named in the
+    manifest) an input of the generator and the discriminator.
+    """
+    # First: MultiWorkerMirroredStrategy must exist before TensorFlow runs anything.
+    distribution: TrainingStrategy = make_strategy(str(training["strategy"]))
+    train_files, validation_files = (
+        shard_paths(pair_shards, "train"),
+        shard_paths(pair_shards, "validation"),
+    )
+    if not train_files:
+        raise ValueError("No training shards: run `kedro run --pipelines data_processing` first.")
+    keras.utils.set_random_seed(int(training["seed"]))
+    size, batch_size, epochs = (
+        int(training["image_size"]),
+        int(training["batch_size"]),
+        int(training["epochs"]),
+    )
+    n_train = count_pairs(train_files)
+    n_validation = count_pairs(validation_files) if validation_files else 0
+    _check_global_batch(batch_size, distribution.replicas, n_train)
+    categories = list(pairs_manifest["categories"])
+    num_classes = len(categories) if bool(training["class_aware"]) else 0
+
+    model, setup = build_pix2pix(training, distribution.strategy, num_classes)
+    if distribution.num_workers > 1:
+        skip_symbolic_build(model)
+    if distribution.is_chief:
+        _log_setup(
+            {
+                **distribution.describe(),
+                "precision": setup["precision"],
+                "jit_compile": str(setup["jit_compile"]).lower(),
+            }
+        )
+    data = {"image_size": size, "seed": int(training["seed"]), "num_classes": num_classes}
+    train_data, validation_data = _pair_datasets(
+        train_files, validation_files, n_validation, training, data, distribution
+    )
     backup_dir = Path(training["backup_dir"])
     if not distribution.is_chief:  # workers may share a filesystem: one backup each
         backup_dir = backup_dir.with_name(f"{backup_dir.name}-worker{distribution.worker_index}")
@@ -328,41 +396,30 @@ def train_generator(
         _settings_hash(
             training,
             train_files + validation_files,
-            {"precision": setup["precision"], "replicas": replicas},
+            {"precision": setup["precision"], "replicas": distribution.replicas},
         ),
     )
-    callbacks: list[keras.callbacks.Callback] = [
-        keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=True, double_checkpoint=True),
-    ]  # fmt: skip
-    if distribution.is_chief:
-        callbacks += [
-            MlflowMetricsLogger(),
-            SampleGridLogger(
-                np.asarray(sample_sketches[:n_samples]), np.asarray(sample_photos[:n_samples]),
-                every_n_epochs=int(training["sample_grid_every"]), output_dir=Path(training["sample_dir"]),
-                categories=None if sample_categories is None else np.asarray(sample_categories[:n_samples]),
-            ),
-            GeneratorCheckpoint(Path(training["checkpoint_dir"]), int(training["checkpoint_every"])),
-        ]  # fmt: skip
+    callbacks = _callbacks(
+        training,
+        distribution,
+        backup_dir,
+        _grid_samples(validation_data, train_files, batch_size, data),
+    )
     logger.info(
         "Training pix2pix %dpx, base %d filters, on %d pairs for %d epochs (global batch %d, "
         "VGG weights: %s, precision %s, XLA %s, %s over %d replica(s) on %s)",
-        size, int(training["base_filters"]), n_train, int(training["epochs"]), batch_size,
+        size, int(training["base_filters"]), n_train, epochs, batch_size,
         setup["vgg_weights"], setup["precision"], setup["jit_compile"], distribution.kind,
-        replicas, ", ".join(distribution.devices),
+        distribution.replicas, ", ".join(distribution.devices),
     )  # fmt: skip
     started = time.perf_counter()
     history = model.fit(
-        train_data,
-        validation_data=validation_data,
-        epochs=int(training["epochs"]),
-        callbacks=callbacks,
-        verbose=2,
+        train_data, validation_data=validation_data, epochs=epochs, callbacks=callbacks, verbose=2
     )
     seconds = time.perf_counter() - started
     shutil.rmtree(backup_dir, ignore_errors=True)  # training completed: nothing to resume
     summary = {
-        "epochs": int(training["epochs"]),
+        "epochs": epochs,
         "resumed_from_epoch": initial_epoch,
         "train_pairs": n_train,
         "categories": categories,
