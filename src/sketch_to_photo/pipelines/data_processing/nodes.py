@@ -610,6 +610,39 @@ def build_pair_shards(
     return result
 
 
+COUNT_COLUMNS = (
+    "sketches_seen",
+    "dropped_invalid",
+    "dropped_unreadable",
+    "dropped_segmentation",
+    "pairs",
+)
+
+
+def _segmentation_summary(segmented_photos: dict[str, Callable[[], LazyNpz]]) -> dict[str, Any]:
+    """Photos, failures (by reason), unreadable photos and GrabCut starts over all shards."""
+    shards = [load() for load in segmented_photos.values()]
+    failed = [shard["segmentation_failed"] for shard in shards]
+    reasons = pd.Series(
+        [
+            str(r)
+            for shard, f in zip(shards, failed, strict=True)
+            for r in shard["failure_reason"][f]
+        ],
+        dtype=object,
+    ).value_counts()
+    starts = pd.Series([str(i) for shard in shards for i in shard["init"]], dtype=object)
+    return {
+        "photos": sum(len(shard["photo_ids"]) for shard in shards),
+        "failed": int(sum(f.sum() for f in failed)),
+        "unreadable": sum(len(shard["unreadable_photo_ids"]) for shard in shards),
+        "failure_reasons": {reason: int(reasons.get(reason, 0)) for reason in FAILURE_REASONS},
+        "init": {
+            start: int(n) for start, n in starts.value_counts(sort=False).items()
+        },  # see _segment_group
+    }
+
+
 def summarise_pairs(
     sketches: pd.DataFrame,
     photo_splits: pd.DataFrame,
@@ -622,37 +655,23 @@ def summarise_pairs(
 
     Reads only the id arrays of each shard, never the images.
     """
-    per_sketch_split = sketches.merge(
+    per_sketch = sketches.merge(
         photo_splits, on=["category", "photo_id"], how="left", validate="many_to_one"
-    )
-    counts: dict[str, dict[str, dict[str, int]]] = {
-        category: {
-            name: dict.fromkeys(
-                (
-                    "sketches_seen",
-                    "dropped_invalid",
-                    "dropped_unreadable",
-                    "dropped_segmentation",
-                    "pairs",
-                ),
-                0,
-            )
-            for name in SPLITS
-        }
-        for category in index["categories"]
-    }
-    for (category, name), group in per_sketch_split.groupby(["category", "split"]):
-        counts[category][name]["sketches_seen"] = len(group)
-        counts[category][name]["dropped_invalid"] = int((group["invalid"] != "").sum())
-    shard_list = []
+    ).assign(sketches_seen=1, dropped_invalid=lambda rows: (rows["invalid"] != "").astype(int))
+    shard_list, shard_rows = [], []
     for pair_shard_name, load in pair_shards.items():
         shard = load()
-        name, category = split_and_category(pair_shard_name)
+        split, category = split_and_category(pair_shard_name)
         pairs = len(shard["sketch_ids"])
-        entry = counts[category][name]
-        entry["pairs"] += pairs
-        entry["dropped_unreadable"] += len(shard["dropped_unreadable_ids"])
-        entry["dropped_segmentation"] += len(shard["dropped_segmentation_ids"])
+        shard_rows.append(
+            {
+                "category": category,
+                "split": split,
+                "pairs": pairs,
+                "dropped_unreadable": len(shard["dropped_unreadable_ids"]),
+                "dropped_segmentation": len(shard["dropped_segmentation_ids"]),
+            }
+        )
         shard_list.append(
             {
                 "name": pair_shard_name,
@@ -660,32 +679,24 @@ def summarise_pairs(
                 "photos": len(set(shard["photo_ids"].tolist())),
             }
         )
-    totals = dict.fromkeys(
-        ("sketches_seen", "dropped_invalid", "dropped_unreadable", "dropped_segmentation", "pairs"),
-        0,
+    # one row per (category, split), every split of every category present, zeros included
+    table = (
+        pd.concat(
+            [per_sketch, pd.DataFrame(shard_rows, columns=["category", "split", *COUNT_COLUMNS])],
+            ignore_index=True,
+        )
+        .groupby(["category", "split"])[list(COUNT_COLUMNS)]
+        .sum()
+        .reindex(pd.MultiIndex.from_product([index["categories"], SPLITS]), fill_value=0)
+        .astype(int)
     )
-    per_split = {name: dict.fromkeys(totals, 0) for name in SPLITS}
-    for category_counts in counts.values():
-        for name, entry in category_counts.items():
-            for key, value in entry.items():
-                totals[key] += value
-                per_split[name][key] += value
-    segmentation: dict[str, Any] = {
-        "photos": 0,
-        "failed": 0,
-        "unreadable": 0,
-        "failure_reasons": dict.fromkeys(FAILURE_REASONS, 0),
-        "init": {},  # photos per GrabCut start (see _segment_group)
+    counts = {
+        category: {split: table.loc[(category, split)].to_dict() for split in SPLITS}
+        for category in index["categories"]
     }
-    for load in segmented_photos.values():
-        shard = load()
-        segmentation["photos"] += len(shard["photo_ids"])
-        segmentation["failed"] += int(shard["segmentation_failed"].sum())
-        segmentation["unreadable"] += len(shard["unreadable_photo_ids"])
-        for reason in shard["failure_reason"][shard["segmentation_failed"]]:
-            segmentation["failure_reasons"][str(reason)] += 1
-        for init in shard["init"]:
-            segmentation["init"][str(init)] = segmentation["init"].get(str(init), 0) + 1
+    per_split = {split: table.xs(split, level=1).sum().to_dict() for split in SPLITS}
+    totals = table.sum().to_dict()
+    segmentation = _segmentation_summary(segmented_photos)
     manifest = {
         "source": sketchy_raw.get("source"),
         "root": str(sketchy_raw["root"]),
