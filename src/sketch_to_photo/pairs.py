@@ -19,6 +19,15 @@ def split_and_category(name: str) -> tuple[str, str]:
     return split, file_stem.rsplit("-", 1)[0]
 
 
+def training_files(pair_shards: Mapping[str, Callable[[], Any]]) -> tuple[list[Path], list[Path]]:
+    """The train and validation shard files; an error that says what to run when there is no
+    train split."""
+    train, validation = shard_paths(pair_shards, "train"), shard_paths(pair_shards, "validation")
+    if not train:
+        raise ValueError("No training shards: run `kedro run --pipelines data_processing` first.")
+    return train, validation
+
+
 def shard_paths(pair_shards: Mapping[str, Callable[[], Any]], split: str) -> list[Path]:
     """Files of one split's shards, from the loaders ``NpzShardsDataset.load`` returns."""
     if split not in SPLITS:

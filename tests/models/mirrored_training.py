@@ -10,6 +10,8 @@ import json
 import sys
 from pathlib import Path
 
+from node_training_params import training_params  # a sibling: this file runs as a script
+
 from sketch_to_photo.models.distribute import split_cpu
 
 split_cpu(2)  # first: before anything creates a tensor
@@ -46,17 +48,10 @@ def one_sgd_step(
 
 
 def train_node(shards: dict, strategy: str, folder: Path) -> dict:
-    training = {
-        "image_size": SIZE, "base_filters": WIDTH, "normalization": "batch", "dropout": 0.5,
-        "batch_size": 8, "strategy": strategy, "precision": "float32", "jit_compile": "auto",
-        "class_aware": False,
-        "epochs": 4, "learning_rate": 2e-3, "beta_1": 0.5, "l1_weight": 100.0,
-        "perceptual": {"weight": 1.0, "layers": ["block1_conv2"], "vgg_weights": "none"},
-        "jitter": False, "flip": True, "shuffle_buffer": 16, "seed": 3,
-        "sample_grid_every": 100, "checkpoint_every": 0,
-        "sample_dir": str(folder / "samples"), "checkpoint_dir": str(folder / "checkpoints"),
-        "backup_dir": str(folder / "backup"),
-    }  # fmt: skip
+    training = training_params(
+        size=SIZE, width=WIDTH, strategy=strategy, folder=folder, backup_dir=folder / "backup",
+        epochs=4, perceptual_weight=1.0,
+    )  # fmt: skip
     generator, summary = train_generator(shards, {"categories": ["a", "b"]}, training)
     sketches = np.zeros((3, SIZE, SIZE, 3), np.float32)
     return {

@@ -26,7 +26,7 @@ from sketch_to_photo.models import (
 from sketch_to_photo.models.callbacks import MlflowMetricsLogger
 from sketch_to_photo.models.classifier import build_small_classifier
 from sketch_to_photo.models.data import count_pairs, pair_dataset, training_steps_per_epoch
-from sketch_to_photo.pairs import shard_paths
+from sketch_to_photo.pairs import shard_paths, training_files
 from sketch_to_photo.registry import log_and_register, promote_if_better
 
 matplotlib.use("Agg")
@@ -129,12 +129,7 @@ def train_sketch_classifier(
     used is tagged in MLflow (``classifier_backbone``) and written in the history.
     """
     options = sketch_classifier
-    train_files, validation_files = (
-        shard_paths(pair_shards, "train"),
-        shard_paths(pair_shards, "validation"),
-    )
-    if not train_files:
-        raise ValueError("No training shards: run `kedro run --pipelines data_processing` first.")
+    train_files, validation_files = training_files(pair_shards)
     keras.utils.set_random_seed(int(options["seed"]))
     backbone, weights, note = choose_backbone(options)
     logger.info("Sketch classifier backbone: %s (%s)", backbone, note)

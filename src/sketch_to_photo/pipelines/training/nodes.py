@@ -40,7 +40,7 @@ from sketch_to_photo.models.callbacks import MlflowMetricsLogger, SampleGridLogg
 from sketch_to_photo.models.data import count_pairs, pair_dataset
 from sketch_to_photo.models.distribute import TrainingStrategy, make_strategy
 from sketch_to_photo.models.precision import has_gpu, set_precision_policy, wrap_optimizer
-from sketch_to_photo.pairs import shard_paths
+from sketch_to_photo.pairs import training_files
 
 logger = logging.getLogger(__name__)
 
@@ -355,12 +355,7 @@ def train_generator(
     """
     # First: MultiWorkerMirroredStrategy must exist before TensorFlow runs anything.
     distribution: TrainingStrategy = make_strategy(str(training["strategy"]))
-    train_files, validation_files = (
-        shard_paths(pair_shards, "train"),
-        shard_paths(pair_shards, "validation"),
-    )
-    if not train_files:
-        raise ValueError("No training shards: run `kedro run --pipelines data_processing` first.")
+    train_files, validation_files = training_files(pair_shards)
     keras.utils.set_random_seed(int(training["seed"]))
     size, batch_size, epochs = (
         int(training["image_size"]),
