@@ -6,8 +6,8 @@ written to the project's ``conf/local/parameters.yml``. The Sketchy tree comes f
 ``.7z`` archive (``acquisition.source: local``): the synthetic tree ``TINY_RUN`` describes plus
 3,000 small padding members in sketch folders ``tx_000000000001``-``5``, which the default
 index ignores (the real archive holds six ``tx`` folders), so that the extraction lasts long
-enough to be caught. One uninterrupted run of the same settings in a second project is the
-reference.
+enough to be caught. One uninterrupted run of the same settings in a second project, up to
+the pairs (``--pipelines data_acquisition,data_processing``), is the reference.
 
 One project copy is killed at the five fault points in pipeline order: each rerun starts from
 what the previous kill left, and is itself killed at the next point; the run after the last
@@ -39,7 +39,7 @@ Fault points, the moment of each SIGKILL, and what the runs after it must show:
    ``root`` made relative; it holds no timings) equal the reference's.
 4. registration: the log shows ``register_generator`` running and MLflow has started writing
    the generator's model files (a new ``mlruns/models/m-*`` folder; the copy takes ~60 ms, so
-   slow motion from the node before, ``register_sketch_classifier``): killed before the
+   slow motion from ``evaluate_sketch_classifier``, which precedes it): killed before the
    version is registered, with a half-written logged model. (c) after the last run, the
    MLflow registry (``sqlite:///<project>/mlflow.db``) has no half-made version: every version
    of ``sketch_to_photo``, ``sketch_category`` (Keras flavour) and ``sketch_to_photo_service``
@@ -52,7 +52,8 @@ Fault points, the moment of each SIGKILL, and what the runs after it must show:
 After the last run, (d) no temporary (``.*.tmp*``, ``.*.old``, ``.*.partial``) is left
 anywhere under ``data/`` of either project, and the training backup is gone.
 
-A sixth point, in its own project (a copy of the reference's data with a fresh store):
+A sixth point, in its own project (a copy of the faulted project's data, after its completed
+run, with a fresh store):
 ``kedro run --from-nodes evaluate_generator`` killed in ``register_service`` after
 ``register_generator`` made its version champion, then the same run again. The README
 promises that ``sketch_to_photo_service@champion`` serves the champion generator: the rerun
@@ -326,9 +327,10 @@ def sketchy_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory, sketchy_archive: Path) -> Path:
-    """The same settings run once without interruption."""
+    """The same settings run once without interruption, up to the pairs: what the kills are
+    compared with (the models are checked in the faulted project itself)."""
     project = _project(tmp_path_factory.mktemp("reference") / "project", sketchy_archive)
-    KedroRun(project, "reference").finish()
+    KedroRun(project, "reference", "--pipelines", "data_acquisition,data_processing").finish()
     return project
 
 
@@ -392,10 +394,11 @@ def faulted(
         return {"logged_model": new[0], "files_written": len(files)}
 
     # register_generator lasts 0.2-1 s, its model files are copied in about 60 ms: slow
-    # motion from the node before it, so that the node's start is seen before any of its files.
+    # motion from the last node that precedes it in every order Kedro may pick (the two
+    # registrations do not depend on each other), so its start is seen before any of its files.
     result.states["registration"] = run.kill_at(
         writing_generator_model,
-        slow_from=lambda run=run: "Running node: register_sketch_classifier" in run.text(),
+        slow_from=lambda run=run: "Running node: evaluate_sketch_classifier" in run.text(),
         what="while register_generator logs the generator to MLflow",
     )
     result.registry_after_kill = _registry(project)
@@ -563,17 +566,19 @@ class ServedChampionMissing(AssertionError):
 
 
 def test_a_kill_in_register_service_is_repaired_by_the_next_run(
-    reference: Path, tmp_path: Path
+    faulted: Faulted, tmp_path: Path
 ) -> None:
     """README: the served model's ``champion`` "moves exactly when the generator's does, so
     models:/sketch_to_photo_service@champion serves the champion generator". A fresh store,
-    the reference's trained models and judge: ``kedro run --from-nodes evaluate_generator``
+    the faulted project's trained models and judge (after its completed run): ``kedro run --from-nodes evaluate_generator``
     killed in register_service (generator v1 becomes champion, no served model), then the
     same again to completion (v2, the same weights, ties v1 and is rightly not promoted)."""
     project = tmp_path / "project"
-    shutil.copytree(reference, project, ignore=shutil.ignore_patterns("mlflow.db", "mlruns"))
+    shutil.copytree(  # not the killed runs' logs and temporary files (sockets among them)
+        faulted.project, project,
+        ignore=shutil.ignore_patterns("mlflow.db", "mlruns", "logs", "tmp"),
+    )  # fmt: skip
     for folder in ("logs", "tmp"):
-        shutil.rmtree(project / folder)
         (project / folder).mkdir()
     evaluation = ("--from-nodes", "evaluate_generator")
     run = KedroRun(project, "service_killed", *evaluation)

@@ -30,8 +30,8 @@ def _client(project: Path) -> MlflowClient:
     return MlflowClient(uri, uri)
 
 
-def test_default_run_trains_evaluates_and_registers_loadable_models(project):
-    run(project, None, TINY)
+def test_default_run_trains_evaluates_and_registers_loadable_models(trained_project):
+    project = trained_project  # the session's tiny default run (read only)
     client = _client(project)
     experiment = client.get_experiment_by_name("sketch_to_photo")
     (run_info,) = client.search_runs([experiment.experiment_id])

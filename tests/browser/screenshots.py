@@ -40,13 +40,25 @@ def main() -> None:
     )
     parser.add_argument("--project", type=Path, default=Path("."))
     parser.add_argument("--out", type=Path, default=Path("docs/images"))
-    parser.add_argument("--only", choices=["ant"], help="draw an ant and save only that picture")
+    parser.add_argument(
+        "--only", choices=["ant", "viz"],
+        help="ant: draw an ant and save only that picture; viz: only kedro_viz.png",
+    )  # fmt: skip
     args = parser.parse_args()
     if reason := chromium_missing():
         raise SystemExit(reason)
     project, out = args.project.resolve(), args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     logs = Path(tempfile.mkdtemp(prefix="screenshots-"))
+    if args.only != "viz":
+        demo_screenshots(project, out, logs, ant_only=args.only == "ant")
+    if args.only in (None, "viz"):
+        viz_screenshot(project, out, logs)
+    shutil.rmtree(logs, ignore_errors=True)
+    print(f"screenshots in {out}")
+
+
+def demo_screenshots(project: Path, out: Path, logs: Path, ant_only: bool) -> None:
     port = free_port()
     with serve(
         streamlit_command(port), project, f"http://127.0.0.1:{port}/_stcore/health", logs / "st.log"
@@ -54,7 +66,7 @@ def main() -> None:
         with browser_page(width=1400, height=900) as page:
             page.goto(f"http://127.0.0.1:{port}")
             page.get_by_text("Draw a sketch on the canvas").wait_for()
-            if args.only == "ant":
+            if ant_only:
                 draw_ant(page)
                 print(f"drawn ant: {wait_for_result(page):.0f} ms")
                 page.screenshot(path=out / "demo_draw_ant.png", full_page=True)
@@ -72,6 +84,9 @@ def main() -> None:
             wait_for_idle(page)
             print(f"test sketch: {wait_for_result(page):.0f} ms")
             page.screenshot(path=out / "demo_test_split.png")
+
+
+def viz_screenshot(project: Path, out: Path, logs: Path) -> None:
     port = free_port()
     with serve(
         kedro_viz_command(port), project, f"http://127.0.0.1:{port}/api/main", logs / "viz.log"
@@ -79,8 +94,6 @@ def main() -> None:
         with browser_page(width=1800, height=900) as page:
             open_kedro_viz(page, f"http://127.0.0.1:{port}")
             kedro_viz_screenshot(page, out / "kedro_viz.png")
-    shutil.rmtree(logs, ignore_errors=True)
-    print(f"screenshots in {out}")
 
 
 if __name__ == "__main__":
