@@ -23,7 +23,9 @@ class ParameterValidationHooks:
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
         started = time.perf_counter()
-        groups = validate_parameters(context.params)
+        # the merged conf/ and --params, read without context.params, which imports every
+        # pipeline (TensorFlow) first to look for typed node inputs
+        groups = validate_parameters(context.config_loader["parameters"])
         logger.info(
             "Parameters valid: %d group(s) checked in %.0f ms",
             len(groups), (time.perf_counter() - started) * 1000,
