@@ -174,13 +174,7 @@ class NpzShardsDataset(AbstractDataset[ShardsToSave, dict[str, Callable[[], Lazy
             if self._path.is_dir()
             else "Nothing was written"
         )
-        return OutputNotWrittenError(
-            error.errno,
-            f"Could not write {self._path}{shard}: {error.cause}. {before}{kept}. "
-            f"{error.remedy}, then run again.",
-            error.cause,
-            error.remedy,
-        )
+        return error.about(f"{self._path}{shard}", f"{before}{kept}")
 
     def _reuse(self, name: str, fingerprint: str, previous: dict[str, str], file: Path) -> bool:
         """Link a shard computed before with the same fingerprint into ``file``, if any."""

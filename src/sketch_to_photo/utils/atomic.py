@@ -29,33 +29,45 @@ logger = logging.getLogger(__name__)
 class OutputNotWrittenError(OSError):
     """An output could not be written (disk full, read-only or not permitted); what was at
     its path before is unchanged. ``cause`` and ``remedy`` are the message's parts, for a
-    caller that words its own."""
+    caller that words it for a whole dataset (:meth:`about`)."""
 
-    def __init__(self, code: int, message: str, cause: str, remedy: str) -> None:
-        super().__init__(code, message)
+    def __init__(self, code: int, what: str, cause: str, kept: str, remedy: str) -> None:
+        super().__init__(
+            code, f"Could not write {what}: {cause}. {kept}. {remedy}, then run again."
+        )
         self.cause = cause
         self.remedy = remedy
+
+    def about(self, what: str, kept: str) -> OutputNotWrittenError:
+        """The same problem, said of ``what`` with ``kept`` saying what is left as it was."""
+        return OutputNotWrittenError(self.errno, what, self.cause, kept, self.remedy)
 
     def __str__(self) -> str:
         return self.strerror
 
 
+_NOT_PERMITTED = (
+    "this user ({user}) may not write to {folder}",
+    "Give this user write access (chmod/chown), or point the catalog's path at a folder this "
+    "user owns",
+)
+# errno -> (cause, remedy)
 _FOLDER_PROBLEMS = {
-    errno.ENOSPC: "there is no space left on the disk that holds {folder} ({free} free)",
-    errno.EDQUOT: "the disk quota of this user is used up on {folder}",
-    errno.EROFS: "{folder} is on a read-only file system",
-    errno.EACCES: "this user ({user}) may not write to {folder}",
-    errno.EPERM: "this user ({user}) may not write to {folder}",
-}
-_REMEDIES = {
-    errno.ENOSPC: "Free some space there, or point the catalog's path at a disk with room",
-    errno.EDQUOT: "Free some space there, or point the catalog's path at another disk",
-    errno.EROFS: "Run where the project folder is writable, or point the catalog's path "
-    "at a writable folder",
-    errno.EACCES: "Give this user write access (chmod/chown), or point the catalog's path "
-    "at a folder this user owns",
-    errno.EPERM: "Give this user write access (chmod/chown), or point the catalog's path "
-    "at a folder this user owns",
+    errno.ENOSPC: (
+        "there is no space left on the disk that holds {folder} ({free} free)",
+        "Free some space there, or point the catalog's path at a disk with room",
+    ),
+    errno.EDQUOT: (
+        "the disk quota of this user is used up on {folder}",
+        "Free some space there, or point the catalog's path at another disk",
+    ),
+    errno.EROFS: (
+        "{folder} is on a read-only file system",
+        "Run where the project folder is writable, or point the catalog's path at a writable "
+        "folder",
+    ),
+    errno.EACCES: _NOT_PERMITTED,
+    errno.EPERM: _NOT_PERMITTED,
 }
 
 
@@ -73,14 +85,16 @@ def _folder_problem(error: BaseException) -> OSError | None:
 
 def _free_space(folder: Path) -> str:
     try:
-        free = shutil.disk_usage(folder).free
+        free = float(shutil.disk_usage(folder).free)
     except OSError:
         return "unknown"
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if free < 1024 or unit == "GB":
-            return f"{free:.0f} {unit}" if unit == "bytes" else f"{free:.1f} {unit}"
+    if free < 1024:
+        return f"{free:.0f} bytes"
+    for unit in ("KB", "MB", "GB"):
         free /= 1024
-    raise AssertionError("unreachable")
+        if free < 1024 or unit == "GB":
+            break
+    return f"{free:.1f} {unit}"
 
 
 def _user() -> str:
@@ -103,17 +117,11 @@ def not_written_error(
     if problem is None:
         return None
     folder = target.parent
-    cause = _FOLDER_PROBLEMS[problem.errno].format(
-        folder=folder, free=_free_space(folder), user=_user()
-    )
-    cause = f"{cause} ({problem.strerror})"
+    cause, remedy = _FOLDER_PROBLEMS[problem.errno]
+    cause = cause.format(folder=folder, free=_free_space(folder), user=_user())
     kept = f"The previous {target.name} is unchanged" if existed else "Nothing was written"
-    remedy = _REMEDIES[problem.errno]
     return OutputNotWrittenError(
-        problem.errno,
-        f"Could not write {target}: {cause}. {kept}. {remedy}, then run again.",
-        cause,
-        remedy,
+        problem.errno, str(target), f"{cause} ({problem.strerror})", kept, remedy
     )
 
 
