@@ -232,6 +232,7 @@ class TrainingParams(Group):
     jit_compile: AutoOrBool
     epochs: Positive
     learning_rate: LearningRate
+    lr_schedule: Literal["constant", "linear_decay"]
     beta_1: Fraction
     l1_weight: Annotated[float, Field(ge=0.0)]
     perceptual: PerceptualParams

@@ -56,6 +56,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "normalization": "instance",
         "perceptual": {"weight": 0.0},
     },
+    # On top of the cpu_real recipe (instance norm, class-aware, no perceptual term):
+    "linear_decay": {"lr_schedule": "linear_decay"},
+    "l1_weight_10": {"l1_weight": 10.0},
+    "size_128": {"image_size": 128},
+    "batch_4": {"batch_size": 4},
 }
 
 

@@ -18,6 +18,7 @@ from sketch_to_photo.models import (
     build_generator,
     build_vgg16_features,
 )
+from sketch_to_photo.models.callbacks import LinearLearningRateDecay
 
 # Keras' weight saving under NumPy 2 (not this code).
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -296,3 +297,42 @@ def test_backup_and_restore_resumes_an_interrupted_fit(tmp_path: Path) -> None:
     for restored, saved in zip(recorder.weights_at_begin, after_epoch_0, strict=True):
         np.testing.assert_array_equal(restored, saved)
     assert not backup_dir.exists()  # a completed fit deletes its backup
+
+
+class RateRecorder(keras.callbacks.Callback):
+    """The rate each optimizer trains with during an epoch (read after the schedule set it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rates: dict[int, tuple[float, float]] = {}
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        g, d = self.model.g_optimizer, self.model.d_optimizer
+        self.rates[len(self.rates)] = (float(g.learning_rate), float(d.learning_rate))
+
+
+def test_linear_decay_holds_then_falls_for_both_optimizers_and_survives_a_resume(
+    tmp_path: Path,
+) -> None:
+    sketches, photos = circle_pairs(4)
+    data = dataset(sketches, photos, 4)  # one step per epoch: one recorded rate per epoch
+    schedule = LinearLearningRateDecay(2e-3, epochs=6)
+    assert [schedule.rate(e) for e in range(6)] == pytest.approx(
+        [2e-3, 2e-3, 2e-3, 2e-3, 2e-3 * 2 / 3, 2e-3 / 3]
+    )
+    backup_dir = tmp_path / "backup"
+    first = make_model(seed=1, run_eagerly=True)
+    with pytest.raises(RuntimeError, match="simulated interruption"):
+        first.fit(data, epochs=6, verbose=0, callbacks=[
+            keras.callbacks.BackupAndRestore(str(backup_dir)), schedule, InterruptAt(4),
+        ])  # fmt: skip
+    resumed = make_model(seed=2, run_eagerly=True)
+    recorder, logs = RateRecorder(), keras.callbacks.History()
+    resumed.fit(data, epochs=6, verbose=0, callbacks=[
+        keras.callbacks.BackupAndRestore(str(backup_dir)),
+        LinearLearningRateDecay(2e-3, epochs=6), recorder, logs,
+    ])  # fmt: skip
+    # Epochs 4 and 5 after the resume: on the same line as an uninterrupted run.
+    assert [g for g, _ in recorder.rates.values()] == pytest.approx([2e-3 * 2 / 3, 2e-3 / 3])
+    assert [d for _, d in recorder.rates.values()] == pytest.approx([2e-3 * 2 / 3, 2e-3 / 3])
+    assert logs.history["learning_rate"] == pytest.approx([2e-3 * 2 / 3, 2e-3 / 3])

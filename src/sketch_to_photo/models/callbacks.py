@@ -60,6 +60,36 @@ class MlflowMetricsLogger(keras.callbacks.Callback):
             logger.warning("Could not log epoch %d metrics to MLflow: %s", epoch, exc)
 
 
+class LinearLearningRateDecay(keras.callbacks.Callback):
+    """pix2pix's schedule for both GAN optimizers: the initial rate for the first
+    ``hold_fraction`` of the epochs, then a straight line towards zero (the last epoch gets
+    ``1 / decay_epochs`` of it).
+
+    The rate follows from the epoch number alone, so a run resumed from its backup continues
+    on the same line. Each epoch's rate is added to ``logs`` as ``learning_rate``.
+    """
+
+    def __init__(self, initial_rate: float, epochs: int, hold_fraction: float = 0.5) -> None:
+        super().__init__()
+        self.initial_rate = float(initial_rate)
+        self.epochs = int(epochs)
+        self.hold_epochs = int(round(self.epochs * hold_fraction))
+
+    def rate(self, epoch: int) -> float:
+        decay_epochs = self.epochs - self.hold_epochs
+        if epoch < self.hold_epochs or decay_epochs <= 0:
+            return self.initial_rate
+        return self.initial_rate * (1.0 - (epoch - self.hold_epochs) / decay_epochs)
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        for optimizer in (self.model.g_optimizer, self.model.d_optimizer):
+            optimizer.learning_rate.assign(self.rate(epoch))
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if logs is not None:
+            logs["learning_rate"] = self.rate(epoch)
+
+
 class SampleGridLogger(keras.callbacks.Callback):
     """Every ``every_n_epochs`` epochs and after the last one, save a sketch|generated|real grid.
 

@@ -36,7 +36,11 @@ from sketch_to_photo.models import (
     build_vgg16_features,
     resolve_vgg_weights,
 )
-from sketch_to_photo.models.callbacks import MlflowMetricsLogger, SampleGridLogger
+from sketch_to_photo.models.callbacks import (
+    LinearLearningRateDecay,
+    MlflowMetricsLogger,
+    SampleGridLogger,
+)
 from sketch_to_photo.models.data import count_pairs, pair_dataset
 from sketch_to_photo.models.distribute import TrainingStrategy, make_strategy
 from sketch_to_photo.models.precision import has_gpu, set_precision_policy, wrap_optimizer
@@ -309,6 +313,10 @@ def _callbacks(
     callbacks: list[keras.callbacks.Callback] = [
         keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=True, double_checkpoint=True),
     ]  # fmt: skip
+    if training["lr_schedule"] == "linear_decay":  # before the logger, which logs the rate
+        callbacks.append(
+            LinearLearningRateDecay(float(training["learning_rate"]), int(training["epochs"]))
+        )
     if distribution.is_chief:
         sketches, photos, categories = samples
         callbacks += [
