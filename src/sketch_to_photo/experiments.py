@@ -158,6 +158,7 @@ def run_variant(
             metrics = per_image_metrics(images, photos)
             row[f"{system}_l1"] = round(float(np.mean(metrics["l1"])), 4)
             row[f"{system}_ssim"] = round(float(np.mean(metrics["ssim"])), 4)
+            row[f"{system}_psnr"] = round(float(np.mean(metrics["psnr"])), 2)
     row["train_pairs"] = summary["train_pairs"]
     row["epochs"] = summary["epochs"]
     row["final_g_l1"] = round(summary["history"]["g_l1"][-1], 4)
