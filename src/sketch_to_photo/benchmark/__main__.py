@@ -14,7 +14,7 @@ from pathlib import Path
 from sketch_to_photo.benchmark.report import Row, table, to_json
 from sketch_to_photo.utils.atomic import atomic_file
 
-SECTIONS = ["ceiling", "training", "inference", "data", "streaming", "serving"]
+SECTIONS = ["ceiling", "training", "profile", "inference", "data", "streaming", "serving"]
 
 
 def machine_description() -> dict[str, str]:
