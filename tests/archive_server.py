@@ -1,5 +1,6 @@
-"""A real HTTP server on 127.0.0.1 for download tests: serves bytes, honours ``Range``, and
-misbehaves on demand (cuts a transfer, ignores ``Range``, answers with an HTML page)."""
+"""A real HTTP server on 127.0.0.1 for download tests: serves bytes, honours ``Range``, counts
+the body bytes it sends, and misbehaves on demand (cuts a transfer, ignores ``Range``, answers
+with an HTML page)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class ServerState:
     ignore_range: bool = False
     html: bool = False
     requests: list[tuple[str, str | None]] = field(default_factory=list)
+    sent: int = 0  # body bytes the server managed to write, over all requests
     lock: threading.Lock = field(default_factory=threading.Lock)
     base_url: str = ""
 
@@ -75,11 +77,16 @@ def make_handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             if cut is not None:
-                self.wfile.write(body[:cut])
-                self.wfile.flush()
+                body = body[:cut]
                 self.close_connection = True
-                return
-            self.wfile.write(body)
+            try:
+                for start in range(0, len(body), 1 << 16):
+                    self.wfile.write(body[start : start + (1 << 16)])
+                    with state.lock:
+                        state.sent += len(body[start : start + (1 << 16)])
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client hung up (as it may after the headers)
 
     return Handler
 

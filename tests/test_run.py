@@ -139,7 +139,7 @@ def sample_archives(
 
 
 def _sketchy_params(
-    server, archives: dict[str, bytes], md5_override: dict[str, str] | None = None
+    server, archives: dict[str, bytes], md5_override: dict[str, str] | None = None, retries: int = 1
 ) -> dict:
     specs = [
         {
@@ -149,19 +149,21 @@ def _sketchy_params(
         }
         for name, data in archives.items()
     ]
-    return {"acquisition": {"source": "sketchy", "sketchy": {"archives": specs, "timeout_s": 5}}}
+    sketchy = {"archives": specs, "timeout_s": 5, "retries": retries}
+    return {"acquisition": {"source": "sketchy", "sketchy": sketchy}}
 
 
 @pytest.mark.sample
 def test_real_sample_through_the_download_path(project, sample_archives, server):
     server.files.update(sample_archives)
-    params = _sketchy_params(server, sample_archives)
+    params = _sketchy_params(server, sample_archives, retries=0)
     raw = project / "data" / "01_raw"
-    # The connection drops mid-transfer: a clear error, the partial file kept, nothing extracted.
+    # The connection drops mid-transfer and no retry is allowed: a clear error, the partial file
+    # kept, nothing extracted.
     server.cut_after = len(sample_archives["rendered_256x256.7z"]) // 3
     with pytest.raises(DownloadError, match="re-running resumes it"):
         run(project, ["data_acquisition"], params)
-    assert (raw / "archives" / "rendered_256x256.7z.part").is_file()
+    assert [p.name for p in (raw / "archives").glob("rendered_256x256.7z.unverified*.part")]
     assert not (raw / "sketchy").exists()
     # Running again resumes from the partial file and completes.
     run(project, DATA_PIPELINES, params)

@@ -113,6 +113,7 @@ class ArchiveParams(Group):
 
 class SketchyParams(Group):
     timeout_s: Annotated[float, Field(gt=0)]
+    retries: Annotated[int, Field(ge=0)] = 1
     archives: Annotated[list[ArchiveParams], Field(min_length=1)]
 
 

@@ -82,6 +82,16 @@ def serve_archives(server: ServerState, *paths: Path) -> list[ArchiveSpec]:
     return specs
 
 
+def partial_files(target: Path) -> list[Path]:
+    """gdown's unfinished transfers of ``target``: ``<name>.unverified<8 characters>.part``."""
+    return sorted(target.parent.glob(f"{target.name}.unverified????????.part"))
+
+
+def gdown_part(target: Path) -> Path:
+    """A partial file where gdown looks for one to resume."""
+    return target.with_name(f"{target.name}.unverifiedABCD1234.part")
+
+
 def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -95,13 +105,12 @@ def test_full_download_with_md5(server: ServerState, tmp_path: Path) -> None:
     data = random.Random(1).randbytes(300_000)
     server.files["blob.bin"] = data
     target = tmp_path / "dl" / "blob.bin"
-    result = download_file(
-        server.url("blob.bin"), target, expected_md5=md5_of(data), chunk_size=4096
-    )
+    result = download_file(server.url("blob.bin"), target, expected_md5=md5_of(data))
     assert result == target
     assert target.read_bytes() == data
-    assert not target.with_name("blob.bin.part").exists()
+    assert sorted(p.name for p in target.parent.iterdir()) == ["blob.bin"]
     assert server.ranges() == [None]
+    assert server.sent == len(data)
 
 
 def test_existing_file_with_right_md5_needs_no_network(tmp_path: Path) -> None:
@@ -123,31 +132,44 @@ def test_existing_file_with_wrong_md5_is_replaced(server: ServerState, tmp_path:
 
 
 def test_resume_after_cut_connection(server: ServerState, tmp_path: Path) -> None:
-    data = random.Random(2).randbytes(300_000)
+    data = random.Random(2).randbytes(2_000_000)
     server.files["blob.bin"] = data
-    server.cut_after = 100_000
+    server.cut_after = 1_200_000
     target = tmp_path / "blob.bin"
-    part = tmp_path / "blob.bin.part"
 
-    with pytest.raises(DownloadError, match="resumes") as info:
+    # Without retries the cut ends the call; the next call (the next run) resumes.
+    with pytest.raises(DownloadError, match="re-running resumes it") as info:
         download_file(
-            server.url("blob.bin"),
-            target,
-            expected_md5=md5_of(data),
-            chunk_size=4096,
-            progress=False,
+            server.url("blob.bin"), target, expected_md5=md5_of(data), retries=0, progress=False
         )
+    (part,) = partial_files(target)
     assert str(part) in str(info.value)
     assert not target.exists()
-    # urllib3 drops the bytes of the read that hit the cut, so up to one chunk is lost.
+    # urllib3 drops the bytes of the read that hit the cut: up to one of gdown's 512 KiB chunks.
     kept = part.stat().st_size
-    assert 100_000 - 4096 <= kept <= 100_000
+    assert 1_200_000 - (1 << 19) <= kept <= 1_200_000
     assert part.read_bytes() == data[:kept]
 
     download_file(server.url("blob.bin"), target, expected_md5=md5_of(data), progress=True)
     assert target.read_bytes() == data
-    assert not part.exists()
-    assert server.ranges() == [None, f"bytes={kept}-"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blob.bin"]
+    # gdown opens the URL once without a range before resuming with one.
+    assert server.ranges() == [None, None, f"bytes={kept}-"]
+
+
+def test_cut_connection_is_resumed_within_the_call(server: ServerState, tmp_path: Path) -> None:
+    data = random.Random(6).randbytes(2_000_000)
+    server.files["blob.bin"] = data
+    server.cut_after = 1_200_000
+    target = tmp_path / "blob.bin"
+
+    download_file(server.url("blob.bin"), target, expected_md5=md5_of(data), progress=False)
+    assert target.read_bytes() == data
+    first, resume = server.ranges()
+    kept = int(resume.removeprefix("bytes=").removesuffix("-"))
+    assert first is None and 1_200_000 - (1 << 19) <= kept <= 1_200_000
+    # Only the bytes lost at the cut are fetched twice.
+    assert server.sent == len(data) + 1_200_000 - kept
 
 
 def test_server_ignoring_range_restarts_cleanly(server: ServerState, tmp_path: Path) -> None:
@@ -156,22 +178,24 @@ def test_server_ignoring_range_restarts_cleanly(server: ServerState, tmp_path: P
     server.ignore_range = True
     target = tmp_path / "blob.bin"
     # A stale part whose bytes differ from the file: appending to it would corrupt the result.
-    (tmp_path / "blob.bin.part").write_bytes(b"\xff" * 5000)
+    gdown_part(target).write_bytes(b"\xff" * 5000)
 
     download_file(server.url("blob.bin"), target, expected_md5=md5_of(data), progress=False)
     assert target.read_bytes() == data
-    assert server.ranges() == ["bytes=5000-"]
+    assert server.ranges() == [None, "bytes=5000-", None]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blob.bin"]
 
 
 def test_complete_part_and_416_is_finished(server: ServerState, tmp_path: Path) -> None:
     data = random.Random(4).randbytes(10_000)
     server.files["blob.bin"] = data
     target = tmp_path / "blob.bin"
-    (tmp_path / "blob.bin.part").write_bytes(data)
+    gdown_part(target).write_bytes(data)
 
     download_file(server.url("blob.bin"), target, expected_md5=md5_of(data), progress=False)
     assert target.read_bytes() == data
-    assert server.ranges() == [f"bytes={len(data)}-"]
+    assert server.ranges() == [None, f"bytes={len(data)}-"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blob.bin"]
 
 
 def test_html_answer_is_an_error(server: ServerState, tmp_path: Path) -> None:
@@ -181,8 +205,27 @@ def test_html_answer_is_an_error(server: ServerState, tmp_path: Path) -> None:
     with pytest.raises(DownloadError, match="HTML page") as info:
         download_file(server.url("blob.bin"), target, progress=False)
     assert "quota" in str(info.value)
-    assert not target.exists()
-    assert not (tmp_path / "blob.bin.part").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_html_answer_to_a_resume_keeps_the_partial_file(
+    server: ServerState, tmp_path: Path
+) -> None:
+    data = random.Random(7).randbytes(50_000)
+    server.files["blob.bin"] = data
+    server.html = True
+    target = tmp_path / "blob.bin"
+    part = gdown_part(target)
+    part.write_bytes(data[:20_000])
+    with pytest.raises(DownloadError, match="HTML page"):
+        download_file(server.url("blob.bin"), target, expected_md5=md5_of(data), progress=False)
+    assert list(tmp_path.iterdir()) == [part]
+    assert part.read_bytes() == data[:20_000]
+
+    server.html = False
+    download_file(server.url("blob.bin"), target, expected_md5=md5_of(data), progress=False)
+    assert target.read_bytes() == data
+    assert server.ranges()[-1] == "bytes=20000-"
 
 
 def test_http_error_status_is_an_error(server: ServerState, tmp_path: Path) -> None:
@@ -246,8 +289,7 @@ def test_md5_mismatch_quarantines_and_extracts_nothing(
     message = str(info.value)
     assert bad.md5 in message and spec.md5 in message and spec.name in message
     assert (archive_dir / f"{spec.name}.corrupt").read_bytes() == archives.rendered.read_bytes()
-    assert not (archive_dir / spec.name).exists()
-    assert not (archive_dir / f"{spec.name}.part").exists()
+    assert sorted(p.name for p in archive_dir.iterdir()) == [f"{spec.name}.corrupt"]
     assert not extract_dir.exists()
 
 

@@ -1,16 +1,16 @@
 """Resumable, verified download and safe extraction of the official Sketchy archives.
 
-A download streams to ``<name>.part`` and resumes it with an HTTP ``Range`` request; the file
-gets its final name only once complete and (when an MD5 is known) verified. Archives are
-checked member by member before anything is written, all of them are extracted into one
-temporary folder, and that folder replaces the target only once it holds a complete Sketchy
-tree and a marker file naming the archives it came from.
+gdown downloads (it resumes a partial file with an HTTP ``Range`` request and retries a dropped
+connection); the file gets its final name only once complete and (when an MD5 is known)
+verified. Archives are checked member by member before anything is written, all of them are
+extracted into one temporary folder, and that folder replaces the target only once it holds a
+complete Sketchy tree and a marker file naming the archives it came from.
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
-import http.client
 import json
 import logging
 import lzma
@@ -24,11 +24,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import gdown
+import gdown.exceptions
 import py7zr
 import py7zr.exceptions
 import requests
-import urllib3.exceptions
-from tqdm import tqdm
 
 from sketch_to_photo.sketchy.layout import INFO_ROOT, PHOTO_ROOT, SKETCH_ROOT, is_sketchy_tree
 from sketch_to_photo.utils.atomic import atomic_directory
@@ -39,8 +39,8 @@ MARKER_NAME = ".sketchy-complete.json"
 SKETCHY_SITE = "https://sketchy.eye.gatech.edu/"
 _MD5_CHUNK = 1 << 20
 _DRIVE_LETTER = re.compile(r"^[A-Za-z]:")
-_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
-_CONTENT_RANGE_UNSATISFIED = re.compile(r"bytes\s+\*/(\d+)")
+# gdown's words when a resume request is answered without the range asked (200 or 416).
+_RANGE_REFUSED = "did not honor the requested byte range"
 
 
 @dataclass(frozen=True)
@@ -83,35 +83,173 @@ def verify_md5(path: Path, expected_md5: str) -> None:
         )
 
 
-def _quarantine(part: Path, final_name: str, expected_md5: str, actual_md5: str) -> DownloadError:
+def _quarantine(file: Path, final_name: str, expected_md5: str, actual_md5: str) -> DownloadError:
     """Move a complete but corrupt download aside and build the error that explains it."""
-    corrupt = part.with_name(final_name + ".corrupt")
-    os.replace(part, corrupt)
+    corrupt = file.with_name(final_name + ".corrupt")
+    os.replace(file, corrupt)
     return DownloadError(
         f"MD5 mismatch for {final_name}: expected {expected_md5.lower()}, got {actual_md5}. "
         f"The downloaded file was moved to {corrupt} so that the next run starts afresh; "
         f"delete it and re-run to download again. If it fails again, the server is sending "
         f"something else (a changed file or an error page). "
-        + _manual_hint(final_name, part.parent)
+        + _manual_hint(final_name, file.parent)
     )
 
 
-def _is_html(response: requests.Response) -> bool:
-    return response.headers.get("Content-Type", "").split(";")[0].strip().lower() == "text/html"
+def _html_error(url: str, name: str, archive_dir: Path) -> DownloadError:
+    return DownloadError(
+        f"The server at {url} answered with an HTML page instead of {name}. Google Drive does "
+        f"this when the file's download quota is exceeded or when it asks to confirm a virus "
+        f"scan; try again later, or " + _manual_hint(name, archive_dir)
+    )
 
 
-def _int_header(response: requests.Response, name: str) -> int | None:
-    value = response.headers.get(name, "").strip()
-    return int(value) if value.isdigit() else None
+class _HtmlAnswer(Exception):
+    """The body of a fresh transfer starts like an HTML page."""
 
 
-def _finish(part: Path, destination: Path, expected_md5: str | None) -> Path:
-    """Verify a complete ``.part`` (when an MD5 is given) and give it its final name."""
+class _HtmlSniffer:
+    """Given to gdown as its ``hasher``, so it sees the first bytes: stops an HTML answer."""
+
+    def __init__(self) -> None:
+        self.first = True
+
+    def update(self, data: bytes) -> None:
+        if self.first:
+            self.first = False
+            if data[:1024].lstrip().lower().startswith((b"<!doctype html", b"<html")):
+                raise _HtmlAnswer
+
+
+class _ResumeRefused(Exception):
+    """The server answered gdown's resume request without the range asked (200 or 416)."""
+
+
+def _partial_files(staging: Path) -> list[Path]:
+    """gdown's unfinished transfers to ``staging``: ``<staging name><8 characters>.part``."""
+    return sorted(staging.parent.glob(glob.escape(staging.name) + "?" * 8 + ".part"))
+
+
+def _network_cause(error: BaseException | None) -> BaseException | None:
+    """The connection failure or timeout behind ``error`` (gdown wraps them after retries)."""
+    while error is not None:
+        if isinstance(error, (requests.ConnectionError, requests.Timeout)):
+            return error
+        error = error.__cause__
+    return None
+
+
+def _gdown(
+    url: str, staging: Path, name: str, *, timeout: float, retries: int, progress: bool
+) -> None:
+    """One ``gdown.download`` to ``staging``, its failures turned into :class:`DownloadError`."""
+    before = sum(p.stat().st_size for p in _partial_files(staging))
+    received = before
+
+    def seen(done: int, _total: int | None) -> None:
+        nonlocal received
+        received = done
+
+    hint = _manual_hint(name, staging.parent)
+    try:
+        gdown.download(
+            url,
+            str(staging),
+            quiet=not progress,
+            use_cookies=False,  # nothing read from or written to ~/.cache/gdown
+            resume=True,
+            timeout=(min(timeout, 10.0), timeout),
+            retries=retries,
+            hasher=_HtmlSniffer(),
+            progress=seen,
+        )
+    except requests.HTTPError as error:
+        response = error.response
+        raise DownloadError(
+            f"Downloading {name} from {url} failed: the server answered HTTP "
+            f"{response.status_code} {response.reason}. " + hint
+        ) from error
+    except (requests.RequestException, gdown.exceptions.DownloadError) as error:
+        if _RANGE_REFUSED in str(error):
+            raise _ResumeRefused from error
+        cause = _network_cause(error)
+        if cause is not None and received == before:
+            raise DownloadError(
+                f"Could not reach {url} to download {name} ({cause.__class__.__name__}: "
+                f"{cause}). This machine may have no internet access. " + hint
+            ) from error
+        parts = _partial_files(staging)
+        if not parts:
+            raise DownloadError(
+                f"Downloading {name} from {url} failed ({error}). {hint}"
+            ) from error
+        kind = (cause or error.__cause__ or error).__class__.__name__
+        raise DownloadError(
+            f"The download of {name} from {url} was interrupted after {parts[0].stat().st_size} "
+            f"bytes ({kind}). The partial file {parts[0]} is kept: re-running resumes it."
+        ) from error
+    except OSError as error:
+        written = next(iter(_partial_files(staging)), staging)
+        raise DownloadError(
+            f"Could not write {written} ({error}); free some disk space and re-run to resume "
+            f"the download."
+        ) from error
+
+
+def _fetch(
+    url: str,
+    staging: Path,
+    name: str,
+    *,
+    expected_md5: str | None,
+    timeout: float,
+    retries: int,
+    progress: bool,
+) -> None:
+    """Download ``url`` to ``staging``, resuming gdown's partial file when one is there."""
+    options = {"timeout": timeout, "retries": retries, "progress": progress}
+    parts = _partial_files(staging)
+    if parts:
+        logger.info("Resuming %s from byte %d", name, parts[0].stat().st_size)
+    else:
+        logger.info("Downloading %s from %s", name, url)
+    try:
+        _gdown(url, staging, name, **options)
+        return
+    except _HtmlAnswer:
+        for part in _partial_files(staging):
+            part.unlink()
+        raise _html_error(url, name, staging.parent) from None
+    except _ResumeRefused:
+        (part,) = _partial_files(staging)
+    # The server answered the resume request with the whole file (it ignores ranges, or the
+    # file changed) or with 416 (the part may be complete).
+    if expected_md5 is not None and _md5_of(part) == expected_md5.strip().lower():
+        logger.info("%s is already complete on disk", part)
+        os.replace(part, staging)
+        return
+    logger.warning("The server refused to resume %s; downloading it again from zero", name)
+    # Kept aside, not deleted: an HTML page (Drive's quota page) must not cost the bytes so far.
+    aside = part.with_name(part.name + ".aside")
+    os.replace(part, aside)
+    try:
+        _gdown(url, staging, name, **options)
+    except _HtmlAnswer:
+        for fresh in _partial_files(staging):
+            fresh.unlink()
+        os.replace(aside, part)
+        raise _html_error(url, name, staging.parent) from None
+    finally:
+        aside.unlink(missing_ok=True)
+
+
+def _finish(staging: Path, destination: Path, expected_md5: str | None) -> Path:
+    """Verify a complete download (when an MD5 is given) and give it its final name."""
     if expected_md5 is not None:
-        actual = _md5_of(part)
+        actual = _md5_of(staging)
         if actual != expected_md5.strip().lower():
-            raise _quarantine(part, destination.name, expected_md5, actual)
-    os.replace(part, destination)
+            raise _quarantine(staging, destination.name, expected_md5, actual)
+    os.replace(staging, destination)
     logger.info("Downloaded %s (%d bytes)", destination, destination.stat().st_size)
     return destination
 
@@ -121,17 +259,19 @@ def download_file(
     destination: Path,
     *,
     expected_md5: str | None = None,
-    chunk_size: int = 1 << 20,
     timeout: float = 15.0,
+    retries: int = 1,
     progress: bool = True,
 ) -> Path:
-    """Download ``url`` to ``destination``, resuming ``<destination>.part`` when one exists.
+    """Download ``url`` to ``destination`` with gdown, resuming what an earlier run left.
 
-    The file gets its final name only once complete and, when ``expected_md5`` is given,
-    verified. Raises :class:`DownloadError` with what to do on every failure.
+    gdown streams to ``<destination>.unverified<8 characters>.part``, resumes that file with an
+    HTTP ``Range`` request and, after a dropped connection, retries ``retries`` times within the
+    call. The complete file gets its final name only once verified when ``expected_md5`` is
+    given. Raises :class:`DownloadError` with what to do on every failure.
     """
     destination = Path(destination)
-    part = destination.with_name(destination.name + ".part")
+    staging = destination.with_name(destination.name + ".unverified")
     if destination.exists():
         if expected_md5 is None:
             logger.info("%s already exists; not downloading it", destination)
@@ -150,137 +290,17 @@ def download_file(
         )
         os.replace(destination, corrupt)
     destination.parent.mkdir(parents=True, exist_ok=True)
-
-    # Loops at most twice: a 416 that does not prove the part complete restarts from zero.
-    while True:
-        offset = part.stat().st_size if part.exists() else 0
-        # Ranges count encoded bytes, so a compressed transfer could not be resumed safely.
-        headers = {"Accept-Encoding": "identity"}
-        if offset:
-            headers["Range"] = f"bytes={offset}-"
-        try:
-            response = requests.get(
-                url, headers=headers, stream=True, timeout=(min(timeout, 10.0), timeout)
-            )
-        except (requests.ConnectionError, requests.Timeout) as error:
-            raise DownloadError(
-                f"Could not reach {url} to download {destination.name} ({error.__class__.__name__}: "
-                f"{error}). This machine may have no internet access. "
-                + _manual_hint(destination.name, destination.parent)
-            ) from error
-        with response:
-            if response.status_code == 416 and offset:
-                match = _CONTENT_RANGE_UNSATISFIED.search(response.headers.get("Content-Range", ""))
-                total = int(match.group(1)) if match else None
-                if total == offset or (total is None and expected_md5 is not None):
-                    logger.info("%s is already complete on disk", part)
-                    return _finish(part, destination, expected_md5)
-                logger.warning("Server refused to resume %s; starting it again from zero", part)
-                part.unlink()
-                continue
-            if response.status_code not in (200, 206):
-                raise DownloadError(
-                    f"Downloading {destination.name} from {url} failed: the server answered "
-                    f"HTTP {response.status_code} {response.reason}. "
-                    + _manual_hint(destination.name, destination.parent)
-                )
-            if _is_html(response):
-                raise DownloadError(
-                    f"The server at {url} answered with an HTML page instead of "
-                    f"{destination.name}. Google Drive does this when the file's download quota "
-                    f"is exceeded or when it asks to confirm a virus scan; try again later, or "
-                    + _manual_hint(destination.name, destination.parent)
-                )
-            return _stream_body(
-                response,
-                url=url,
-                part=part,
-                destination=destination,
-                offset=offset,
-                expected_md5=expected_md5,
-                chunk_size=chunk_size,
-                progress=progress,
-            )
-
-
-def _stream_body(
-    response: requests.Response,
-    *,
-    url: str,
-    part: Path,
-    destination: Path,
-    offset: int,
-    expected_md5: str | None,
-    chunk_size: int,
-    progress: bool,
-) -> Path:
-    """Write the body of an open 200/206 answer to ``part`` and finish it when complete."""
-    total: int | None
-    if response.status_code == 206:
-        match = _CONTENT_RANGE.search(response.headers.get("Content-Range", ""))
-        if match is None or int(match.group(1)) != offset:
-            # The server answered a different range than asked: nothing safe to append.
-            raise DownloadError(
-                f"The server at {url} answered the resume request for {part} with an "
-                f"unexpected range ({response.headers.get('Content-Range')!r}); delete "
-                f"{part} and re-run."
-            )
-        length = _int_header(response, "Content-Length")
-        total = int(match.group(3)) if match.group(3) != "*" else None
-        if total is None and length is not None:
-            total = offset + length
-        mode = "ab"
-        logger.info("Resuming %s from byte %d", destination.name, offset)
-    else:
-        if offset:
-            logger.info(
-                "Server ignored the resume request; downloading %s afresh", destination.name
-            )
-        offset = 0
-        total = _int_header(response, "Content-Length")
-        mode = "wb"
-        logger.info("Downloading %s from %s", destination.name, url)
-
-    written = offset
-    try:
-        with (
-            part.open(mode) as handle,
-            tqdm(
-                total=total,
-                initial=offset,
-                unit="B",
-                unit_scale=True,
-                unit_divisor=1024,
-                desc=destination.name,
-                disable=not progress,
-            ) as bar,
-        ):
-            for chunk in response.iter_content(chunk_size=chunk_size):
-                try:
-                    handle.write(chunk)
-                except OSError as error:
-                    raise DownloadError(
-                        f"Could not write {part} ({error}); free some disk space and re-run to "
-                        f"resume the download."
-                    ) from error
-                written += len(chunk)
-                bar.update(len(chunk))
-    except (
-        requests.RequestException,
-        urllib3.exceptions.HTTPError,
-        http.client.HTTPException,
-    ) as error:
-        raise DownloadError(
-            f"The download of {destination.name} from {url} was interrupted after {written} "
-            f"bytes ({error.__class__.__name__}). The partial file {part} is kept: re-running "
-            f"resumes it."
-        ) from error
-    if total is not None and written < total:
-        raise DownloadError(
-            f"The download of {destination.name} from {url} stopped after {written} of {total} "
-            f"bytes. The partial file {part} is kept: re-running resumes it."
+    if not staging.exists():  # when it exists, a complete download stopped before its check
+        _fetch(
+            url,
+            staging,
+            destination.name,
+            expected_md5=expected_md5,
+            timeout=timeout,
+            retries=retries,
+            progress=progress,
         )
-    return _finish(part, destination, expected_md5)
+    return _finish(staging, destination, expected_md5)
 
 
 def _unsafe_reason(member: Any) -> str | None:
@@ -405,6 +425,7 @@ def acquire_sketchy_archives(
     *,
     progress: bool = True,
     timeout: float = 15.0,
+    retries: int = 1,
 ) -> dict:
     """Download (or reuse) ``archives`` into ``archive_dir`` and extract them to ``extract_dir``.
 
@@ -429,6 +450,7 @@ def acquire_sketchy_archives(
             archive_dir / spec.name,
             expected_md5=spec.md5,
             timeout=timeout,
+            retries=retries,
             progress=progress,
         )
         paths.append(path)

@@ -78,7 +78,11 @@ def acquire_sketchy(acquisition: dict[str, Any]) -> dict[str, Any]:
         archives = [ArchiveSpec(**spec) for spec in acquisition["sketchy"]["archives"]]
         root = raw_dir / "sketchy"
         details = acquire_sketchy_archives(
-            archives, raw_dir / "archives", root, timeout=float(acquisition["sketchy"]["timeout_s"])
+            archives,
+            raw_dir / "archives",
+            root,
+            timeout=float(acquisition["sketchy"]["timeout_s"]),
+            retries=int(acquisition["sketchy"].get("retries", 1)),
         )
     else:
         path = acquisition.get("local", {}).get("path")
