@@ -20,8 +20,9 @@ stays valid when the tree moves. The view and its loaders pickle, so worker proc
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -40,11 +41,7 @@ RECORD_KEYS = ("source", "root")
 
 
 def _check_tree(root: Path) -> None:
-    missing = [
-        f"{folder.as_posix()}/"
-        for folder in (layout.PHOTO_ROOT, layout.SKETCH_ROOT, layout.INFO_ROOT)
-        if not (root / folder).is_dir()
-    ]
+    missing = [f"{folder.as_posix()}/" for folder in layout.missing_folders(root)]
     if missing:
         raise DatasetError(
             f"{root} is not an extracted Sketchy tree: {', '.join(missing)} missing in it. "
@@ -100,11 +97,11 @@ class SketchyTree:
         """Sketch-only augmentation folders have no photo folder of their own."""
         return (self._root / layout.PHOTO_ROOT / augmentation).is_dir()
 
-    def sketches(self, augmentation: str, category: str) -> dict[str, ImageLoader]:
+    def sketches(self, augmentation: str, category: str) -> Mapping[str, ImageLoader]:
         """``{image id: loader}`` of one folder's sketches, in id order."""
         return self._images(layout.SKETCH_ROOT / augmentation / category, layout.SKETCH_SUFFIX)
 
-    def photos(self, augmentation: str, category: str) -> dict[str, ImageLoader]:
+    def photos(self, augmentation: str, category: str) -> Mapping[str, ImageLoader]:
         """``{image id: loader}`` of one folder's photos, in id order."""
         return self._images(layout.PHOTO_ROOT / augmentation / category, layout.PHOTO_SUFFIX)
 
@@ -146,7 +143,7 @@ class SketchyTree:
         table = CSVDataset(filepath=str(self._root / layout.INFO_ROOT / layout.STATS_FILE))
         return table.load() if table.exists() else None
 
-    def _images(self, folder: PurePosixPath, suffix: str) -> dict[str, ImageLoader]:
+    def _images(self, folder: PurePosixPath, suffix: str) -> Mapping[str, ImageLoader]:
         pattern = f"{folder.as_posix()}/*{suffix}"
         if pattern not in self._folders:
             partitions = PartitionedDataset(
@@ -162,7 +159,7 @@ class SketchyTree:
             self._folders[pattern] = {
                 f"{folder.as_posix()}/{name}{suffix}": load for name, load in sorted(loaded.items())
             }
-        return self._folders[pattern]
+        return MappingProxyType(self._folders[pattern])  # a view: callers cannot edit the tree
 
     def __repr__(self) -> str:
         return f"SketchyTree({self.root!r}, source={self.source!r})"
