@@ -1,9 +1,11 @@
+from functools import partial
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from sketch_to_photo.datasets import SketchyTree
 from sketch_to_photo.pipelines.data_processing.nodes import (
     index_photos,
     index_sketches,
@@ -175,7 +177,8 @@ def test_truncated_image_is_unreadable(tmp_path, suffix):
         # What this guards against: OpenCV returns the truncated JPEG greyed below the cut.
         assert cv2.imread(str(path)) is not None
     assert read_rgb(path) is None
-    assert next(segment_files([(path, None)], SegmentationConfig(iterations=1), 1)) is None
+    load = partial(read_rgb, path)
+    assert next(segment_files([(load, None)], SegmentationConfig(iterations=1), 1)) is None
 
 
 def test_parallel_matches_serial_and_reports_unreadable(tmp_path):
@@ -187,9 +190,9 @@ def test_parallel_matches_serial_and_reports_unreadable(tmp_path):
         paths.append(path)
     corrupt = tmp_path / "corrupt.jpg"
     corrupt.write_bytes(b"\xff\xd8 not a jpeg")
-    tasks = [(p, None) for p in paths] + [
-        (corrupt, None),
-        (tmp_path / "missing.jpg", (0.1, 0.1, 0.5, 0.5)),
+    tasks = [(partial(read_rgb, p), None) for p in paths] + [
+        (partial(read_rgb, corrupt), None),
+        (partial(read_rgb, tmp_path / "missing.jpg"), (0.1, 0.1, 0.5, 0.5)),
     ]
     config = SegmentationConfig(iterations=2)
     serial = list(segment_files(tasks, config, workers=1))
@@ -286,7 +289,7 @@ def sketchy_full() -> Path:
 def test_sketch_extent_segmentation_of_real_ants(sketchy_full):
     """The first 30 ant photos of the complete category, segmented as the pipeline does
     (all 100: docs/segmentation.md)."""
-    raw = {"root": str(sketchy_full)}
+    raw = SketchyTree(sketchy_full, source="local")
     index = {
         "categories": ["ant"],
         "augmentations": ["tx_000000000000"],
@@ -300,7 +303,7 @@ def test_sketch_extent_segmentation_of_real_ants(sketchy_full):
     assert photos["sketch_x"].notna().all()
     tasks = [
         (
-            sketchy_full / row.photo_path,
+            raw.loader(row.photo_path),
             (row.sketch_x, row.sketch_y, row.sketch_width, row.sketch_height),
         )
         for row in photos.itertuples()

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -385,9 +385,14 @@ def read_rgb(path: str | os.PathLike[str]) -> np.ndarray | None:
         return None
 
 
-def _segment_file(task: tuple[str, BBox | None, SegmentationConfig]) -> SegmentationResult | None:
-    path, relative_bbox, config = task
-    photo = read_rgb(path)
+ImageLoader = Callable[[], np.ndarray | None]
+
+
+def _segment_file(
+    task: tuple[ImageLoader, BBox | None, SegmentationConfig],
+) -> SegmentationResult | None:
+    load, relative_bbox, config = task
+    photo = load()
     if photo is None:
         return None
     bbox = None
@@ -404,15 +409,18 @@ def _single_threaded_worker() -> None:
 
 
 def segment_files(
-    tasks: Iterable[tuple[str, BBox | None]], config: SegmentationConfig, workers: int
+    tasks: Iterable[tuple[ImageLoader, BBox | None]], config: SegmentationConfig, workers: int
 ) -> Iterator[SegmentationResult | None]:
-    """Segment image files in ``workers`` processes, yielding results in input order.
+    """Segment images in ``workers`` processes, yielding results in input order.
 
-    Each task is a path and an optional bbox in fractions of the photo's width and height.
-    ``None`` stands for a file that could not be read. ``forkserver`` keeps workers free of
-    whatever the parent process has initialised (TensorFlow threads, for one).
+    Each task is an image loader (picklable: a worker process decodes the image, for one a
+    :meth:`SketchyTree.loader <sketch_to_photo.datasets.SketchyTree.loader>` or
+    ``functools.partial(read_rgb, path)``) and an optional bbox in fractions of the photo's
+    width and height. ``None`` stands for an image that could not be read. ``forkserver``
+    keeps workers free of whatever the parent process has initialised (TensorFlow threads,
+    for one).
     """
-    jobs = [(os.fspath(path), bbox, config) for path, bbox in tasks]
+    jobs = [(load, bbox, config) for load, bbox in tasks]
     if workers <= 1 or len(jobs) <= 1:
         yield from map(_segment_file, jobs)
         return

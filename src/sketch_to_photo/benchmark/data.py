@@ -3,7 +3,8 @@
 Rates per core are measured in this process with one OpenCV thread (reading the JPEG
 included); the pool row uses :func:`segment_files` over every core, as the pipeline does.
 Pairs are built and saved exactly as ``build_pair_shards`` + ``NpzShardsDataset`` do.
-Input: the real Sketchy sample when present (``--data-photos``), else a synthetic tree.
+Input: the real Sketchy sample when present (``--data-photos``), else a synthetic tree, read
+through :class:`~sketch_to_photo.datasets.SketchyTree` as the pipeline reads ``sketchy_raw``.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ import cv2
 import numpy as np
 
 from sketch_to_photo.benchmark.report import Row
-from sketch_to_photo.datasets import NpzShardsDataset
+from sketch_to_photo.datasets import NpzShardsDataset, SketchyTree
 from sketch_to_photo.pipelines.data_processing import nodes
 from sketch_to_photo.segmentation import (
+    BBox,
+    ImageLoader,
     SegmentationConfig,
-    read_rgb,
     resolve_workers,
     segment_files,
     segment_object,
@@ -76,14 +78,10 @@ def _synthetic_tree(folder: Path, quick: bool) -> Path:
     return root
 
 
-def _indexed(root: Path) -> tuple[dict[str, Any], list[str], Any, Any]:
+def _indexed(root: Path) -> tuple[SketchyTree, list[str], Any, Any]:
     """The pipeline's own sketch and photo tables, for every category of the tree."""
-    sketchy_raw = {"root": str(root), "source": "benchmark"}
-    categories = sorted(
-        p.name
-        for p in (root / layout.SKETCH_ROOT / layout.DEFAULT_AUGMENTATION).iterdir()
-        if p.is_dir()
-    )
+    sketchy_raw = SketchyTree(root, source="benchmark")
+    categories = sketchy_raw.categories(layout.DEFAULT_AUGMENTATION)
     index = {
         "categories": categories,
         "augmentations": [layout.DEFAULT_AUGMENTATION],
@@ -96,29 +94,35 @@ def _indexed(root: Path) -> tuple[dict[str, Any], list[str], Any, Any]:
     return sketchy_raw, categories, sketches, photos
 
 
-def _tasks(root: Path, photos: Any) -> list[tuple[Path, tuple[float, float, float, float] | None]]:
+Task = tuple[str, ImageLoader, BBox | None]  # photo id, its loader, its bbox (fractions)
+
+
+def _tasks(tree: SketchyTree, categories: list[str], photos: Any) -> list[Task]:
     """Every photo of the tree (not only those with a sketch), with its bbox when known."""
     bboxes = {
         row.photo_path: (row.bbox_x, row.bbox_y, row.bbox_width, row.bbox_height)
         for row in photos.itertuples(index=False)
         if not np.isnan(row.bbox_x)
     }
-    files = sorted(
-        (root / layout.PHOTO_ROOT / layout.DEFAULT_AUGMENTATION).glob(f"*/*{layout.PHOTO_SUFFIX}")
-    )
-    return [(file, bboxes.get(file.relative_to(root).as_posix())) for file in files]
+    return [
+        (photo_id, load, bboxes.get(photo_id))
+        for category in categories
+        for photo_id, load in tree.photos(layout.DEFAULT_AUGMENTATION, category).items()
+    ]
 
 
 def _segment_serially(
-    tasks: list[tuple[Path, Any]], config: SegmentationConfig
+    tasks: list[Task], config: SegmentationConfig
 ) -> tuple[float, list[np.ndarray]]:
     """Seconds per photo (read + segment, one thread) and the masks."""
     masks, elapsed = [], 0.0
-    for path, relative_bbox in tasks:
+    for photo_id, load, relative_bbox in tasks:
         start = time.perf_counter()
-        photo = read_rgb(path)
+        photo = load()
         if photo is None:
-            raise FileNotFoundError(f"benchmark photo {path} is unreadable: check --data-photos")
+            raise FileNotFoundError(
+                f"benchmark photo {photo_id} is unreadable: check --data-photos"
+            )
         height, width = photo.shape[:2]
         bbox = None
         if relative_bbox is not None:
@@ -145,7 +149,7 @@ def _progress(message: str) -> None:
 
 
 def _write_pairs(
-    root_info: tuple[dict[str, Any], list[str], Any, Any], workers: int, out: Path
+    root_info: tuple[SketchyTree, list[str], Any, Any], workers: int, out: Path
 ) -> tuple[int, float, float]:
     """Build and save pair shards as the pipeline does; (pairs, seconds, megabytes)."""
     sketchy_raw, categories, sketches, photos = root_info
@@ -190,11 +194,12 @@ def _run(args: argparse.Namespace, tmp: Path) -> list[Row]:
     else:
         source = "real sample"
     indexed = _indexed(root)
+    tree, categories, _, photos = indexed
     limit = 4 if args.data_quick and not args.data_limit else args.data_limit
-    tasks = _tasks(root, indexed[3])[: limit or None]
+    tasks = _tasks(tree, categories, photos)[: limit or None]
     if not tasks:
         raise SystemExit(f"no photos with a valid sketch in {root}: check --data-photos")
-    size = read_rgb(tasks[0][0]).shape[:2]
+    size = tasks[0][1]().shape[:2]
     note = f"{len(tasks)} {source} photos, {size[1]}x{size[0]}"
     reference, fast = SegmentationConfig(method="full"), SegmentationConfig(method="fast")
 
@@ -214,7 +219,7 @@ def _run(args: argparse.Namespace, tmp: Path) -> list[Row]:
     )
     _progress(f"fast method in a pool of {workers} processes")
     start = time.perf_counter()
-    results = list(segment_files(tasks, fast, workers))
+    results = list(segment_files([(load, bbox) for _, load, bbox in tasks], fast, workers))
     pool_seconds = time.perf_counter() - start
     if any(result is None for result in results):
         raise FileNotFoundError(f"some photos under {root} could not be read")

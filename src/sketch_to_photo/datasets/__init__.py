@@ -1,10 +1,11 @@
-"""Project-level Kedro datasets (kedro-datasets has no NumPy npz, raw-bytes or atomic-save
-dataset)."""
+"""Project-level Kedro datasets (kedro-datasets has no NumPy npz, raw-bytes, atomic-save or
+Sketchy-tree dataset)."""
 
 from .atomic_dataset import AtomicDataset
 from .file_bytes_dataset import FileBytesDataset
 from .npz_shards_dataset import LazyNpz, NpzShardsDataset, ResumableShard
 from .registered_service_dataset import RegisteredServiceDataset
+from .sketchy_tree_dataset import SketchyTree, SketchyTreeDataset
 
 __all__ = [
     "AtomicDataset",
@@ -13,4 +14,6 @@ __all__ = [
     "NpzShardsDataset",
     "RegisteredServiceDataset",
     "ResumableShard",
+    "SketchyTree",
+    "SketchyTreeDataset",
 ]

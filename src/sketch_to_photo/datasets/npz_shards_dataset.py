@@ -8,7 +8,8 @@ only when every shard is complete: a failed run leaves the old set intact.
 
 Loading gives ``{shard_name: callable}``; each callable returns a :class:`LazyNpz`, a
 read-only mapping that reads an array from disk only when it is accessed, so counting ids
-does not decode any images.
+does not decode any images. The folder walk, the shard names and the lazy loaders are
+kedro-datasets' ``PartitionedDataset`` (one ``.npz`` file per partition).
 
 Long work resumes: a shard given as a :class:`ResumableShard` carries a fingerprint of
 everything it is computed from (inputs and settings). Each one is written, as soon as it is
@@ -17,6 +18,15 @@ crash; the next save takes it from there, or from the current folder when the fi
 is unchanged (recorded in ``<folder>/.fingerprints.json``), instead of computing it again.
 Changed inputs or settings change the fingerprint of exactly the shards they touch. The
 staging folder is removed once the new folder is in place.
+
+Why it is not a ``PartitionedDataset`` (it only loads through one): what it adds is all in
+saving, and saving is where they differ. ``PartitionedDataset`` writes partitions in place,
+one after another (``overwrite`` first deletes the folder), so a failure leaves a mix of old
+and new or nothing; this dataset replaces the whole folder atomically, stages and reuses
+resumable shards by fingerprint, and hard-links unchanged ones, which needs a local
+filesystem, where ``PartitionedDataset`` promises any fsspec protocol. A subclass would
+override its ``save`` entirely and refuse its ``dataset``, ``overwrite`` and ``credentials``
+arguments. The fingerprints are per shard, so they are attached to its loaders here.
 """
 
 from __future__ import annotations
@@ -28,11 +38,13 @@ import shutil
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 from kedro.io.core import AbstractDataset, DatasetError
+from kedro_datasets.partitions import PartitionedDataset
 
 from sketch_to_photo.utils.atomic import OutputNotWrittenError, atomic_directory, atomic_file
 
@@ -61,9 +73,10 @@ ShardsToSave = Mapping[str, ShardArrays | Callable[[], ShardArrays] | ResumableS
 class LazyNpz(Mapping[str, np.ndarray]):
     """Read-only view of one ``.npz`` file that loads each array on access."""
 
-    def __init__(self, path: str | Path, fingerprint: str | None = None) -> None:
+    def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.fingerprint = fingerprint  # of a ResumableShard: what it was computed from
+        # of a ResumableShard, what it was computed from: set by NpzShardsDataset.load
+        self.fingerprint: str | None = None
         with zipfile.ZipFile(self.path) as archive:
             self._keys = tuple(name.removesuffix(".npy") for name in archive.namelist())
 
@@ -81,6 +94,29 @@ class LazyNpz(Mapping[str, np.ndarray]):
 
     def __repr__(self) -> str:
         return f"LazyNpz({str(self.path)!r}, keys={list(self._keys)})"
+
+
+class _NpzFile(AbstractDataset[None, LazyNpz]):
+    """One shard file as a :class:`LazyNpz`: the partitions' member dataset, load only (shards
+    are written all together by :class:`NpzShardsDataset`)."""
+
+    def __init__(self, filepath: str) -> None:
+        self._filepath = filepath
+
+    def load(self) -> LazyNpz:
+        return LazyNpz(self._filepath)
+
+    def save(self, data: None) -> None:
+        raise DatasetError("Save npz shards through NpzShardsDataset, all of them together.")
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": self._filepath}
+
+
+def _with_fingerprint(load: Callable[[], LazyNpz], fingerprint: str | None) -> LazyNpz:
+    shard = load()
+    shard.fingerprint = fingerprint
+    return shard
 
 
 class NpzShardsDataset(AbstractDataset[ShardsToSave, dict[str, Callable[[], LazyNpz]]]):
@@ -113,12 +149,18 @@ class NpzShardsDataset(AbstractDataset[ShardsToSave, dict[str, Callable[[], Lazy
                 f"No npz shards at {self._path}: run the pipeline that writes them first "
                 "(for the pairs: `kedro run --pipelines data_processing`)."
             )
+        partitions = PartitionedDataset(
+            path=str(self._path), dataset=_NpzFile, filename_suffix=self.SUFFIX
+        )
+        try:
+            shards = partitions.load()
+        except DatasetError:  # an empty folder: a dataset of no shards
+            return {}
         fingerprints = _read_fingerprints(self._path)
-        shards: dict[str, Callable[[], LazyNpz]] = {}
-        for file in sorted(self._path.rglob(f"*{self.SUFFIX}")):
-            name = file.relative_to(self._path).as_posix().removesuffix(self.SUFFIX)
-            shards[name] = lambda file=file, name=name: LazyNpz(file, fingerprints.get(name))
-        return shards
+        return {
+            name: partial(_with_fingerprint, shards[name], fingerprints.get(name))
+            for name in sorted(shards, key=lambda name: PurePosixPath(name).parts)  # by folder
+        }
 
     @property
     def _staging(self) -> Path:

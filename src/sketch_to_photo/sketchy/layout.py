@@ -45,10 +45,13 @@ def stats_category_name(folder_name: str) -> str:
     return folder_name.replace("_", " ")
 
 
+def missing_folders(root: Path) -> list[Path]:
+    """The folders of the extracted archives (photo, sketch, info/) that ``root`` lacks."""
+    return [
+        folder for folder in (PHOTO_ROOT, SKETCH_ROOT, INFO_ROOT) if not (root / folder).is_dir()
+    ]
+
+
 def is_sketchy_tree(root: Path) -> bool:
     """True when ``root`` holds the extracted archives (photo and sketch folders and info/)."""
-    return (
-        (root / PHOTO_ROOT).is_dir()
-        and (root / SKETCH_ROOT).is_dir()
-        and (root / INFO_ROOT).is_dir()
-    )
+    return not missing_folders(root)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sketch_to_photo.datasets import SketchyTree
 from sketch_to_photo.pairs import split_and_category
 from sketch_to_photo.pipelines.data_processing.nodes import (
     build_pair_shards,
@@ -16,7 +17,6 @@ from sketch_to_photo.pipelines.data_processing.nodes import (
     index_sketches,
     mark_invalid_sketches,
     plot_segmentation_grid,
-    read_id_list,
     segment_photos,
     split_photos,
     summarise_pairs,
@@ -35,13 +35,15 @@ SPLIT = {"seed": 1, "validation_fraction": 0.25, "test_fraction": 0.0}
 SHARDS = {"image_size": 64, "max_pairs_per_shard": 6, "segmentation_fallback": "keep_photo"}
 
 
-def _raw(root: Path) -> dict:
-    return {"source": "synthetic", "root": str(root)}
+def _raw(root: Path) -> SketchyTree:
+    """``sketchy_raw`` as the catalog loads it."""
+    return SketchyTree(root, source="synthetic")
 
 
 def _indexed(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    sketches = mark_invalid_sketches(index_sketches(_raw(root), INDEX), _raw(root), INDEX)
-    return sketches, index_photos(sketches, _raw(root))
+    tree = _raw(root)
+    sketches = mark_invalid_sketches(index_sketches(tree, INDEX), tree, INDEX)
+    return sketches, index_photos(sketches, tree)
 
 
 def test_index_pairs_each_sketch_with_the_photo_named_before_its_last_dash(synthetic_tree):
@@ -54,6 +56,7 @@ def test_index_pairs_each_sketch_with_the_photo_named_before_its_last_dash(synth
             row.photo_path
             == f"256x256/photo/tx_000000000000/{row.category}/{row.sketch_id.rsplit('-', 1)[0]}.jpg"
         )
+        assert (synthetic_tree / row.sketch_path).is_file()
         assert (synthetic_tree / row.photo_path).is_file()
     # The generator plants a photo id that is a prefix of another: pairing must not confuse them.
     ids = set(sketches["photo_id"])
@@ -68,23 +71,18 @@ def test_unknown_category_lists_the_available_ones(synthetic_tree):
         index_sketches(_raw(synthetic_tree), {**INDEX, "categories": ["airplane", "teapot"]})
 
 
-def test_unknown_augmentation_and_missing_tree_are_explained(synthetic_tree, tmp_path):
+def test_unknown_augmentation_is_explained(synthetic_tree):
     with pytest.raises(ValueError, match="tx_000100000000.*Available: tx_000000000000"):
         index_sketches(_raw(synthetic_tree), {**INDEX, "augmentations": ["tx_000100000000"]})
-    with pytest.raises(FileNotFoundError, match="kedro run --pipelines data_acquisition"):
-        index_sketches(_raw(tmp_path), INDEX)
 
 
 def test_invalid_lists_mark_exactly_the_listed_sketches(synthetic_tree):
     sketches = mark_invalid_sketches(
         index_sketches(_raw(synthetic_tree), INDEX), _raw(synthetic_tree), INDEX
     )
-    info = synthetic_tree / layout.INFO_ROOT
-    errors, ambiguous = (
-        read_id_list(info / "invalid-error.txt"),
-        read_id_list(info / "invalid-ambiguous.txt"),
-    )
-    pose = read_id_list(info / "invalid-pose.txt")
+    tree = _raw(synthetic_tree)
+    errors, ambiguous = tree.id_list("invalid-error.txt"), tree.id_list("invalid-ambiguous.txt")
+    pose = tree.id_list("invalid-pose.txt")
     assert set(sketches.loc[sketches["invalid"] == "error", "sketch_id"]) == errors
     assert set(sketches.loc[sketches["invalid"] == "ambiguous", "sketch_id"]) == ambiguous - errors
     assert errors and ambiguous and pose
@@ -99,7 +97,7 @@ def test_invalid_lists_mark_exactly_the_listed_sketches(synthetic_tree):
 
 def test_photo_index_has_testset_flags_and_bboxes_from_stats(synthetic_tree):
     sketches, photos = _indexed(synthetic_tree)
-    testset = read_id_list(synthetic_tree / layout.INFO_ROOT / layout.TESTSET_FILE)
+    testset = _raw(synthetic_tree).id_list(layout.TESTSET_FILE)
     assert set(photos.loc[photos["in_testset"], "photo_id"]) == testset & set(photos["photo_id"])
     assert photos["exists"].all()
     bbox = photos[["bbox_x", "bbox_y", "bbox_width", "bbox_height"]]

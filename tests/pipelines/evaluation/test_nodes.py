@@ -252,8 +252,8 @@ def test_a_generator_no_better_than_the_mean_photo_is_registered_but_never_champ
     with mlflow.start_run():
         mlflow.log_metrics({name: m["value"] for name, m in metrics.items()})
         registration = register_generator(
-            generator, report, history, {"source": "synthetic"}, EVALUATION,
-            {"categories": ["car_(sedan)", "strawberry", "teapot", "teddy_bear"]},
+            generator, report, history, EVALUATION,
+            {"source": "synthetic", "categories": ["car_(sedan)", "strawberry", "teapot", "teddy_bear"]},
         )  # fmt: skip
     assert registration["promoted"] is False and registration["champion_eligible"] is False
     assert registration["ineligible_reason"].startswith("test_faithfulness ")
@@ -301,9 +301,8 @@ def test_a_tie_on_faithfulness_is_decided_by_l1(tracking, monkeypatch):
                     generator,
                     _hand_report(faithfulness, l1),
                     history,
-                    {"source": "local"},
                     EVALUATION,
-                    {"categories": ["a", "b", "c", "d"]},
+                    {"source": "local", "categories": ["a", "b", "c", "d"]},
                 )  # fmt: skip
             )
     assert [d["promoted"] for d in decisions] == [True, False, True, False, True]

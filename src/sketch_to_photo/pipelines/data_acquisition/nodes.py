@@ -6,8 +6,9 @@
 - ``sketchy``: the official archives, downloaded, verified and extracted;
 - ``local``: an extracted folder used in place, or archive(s) the user downloaded, extracted.
 
-The output, ``sketchy_raw``, is a small record (``root`` and how it was obtained) that the
-data_processing pipeline reads the tree through.
+The output is a small record (``root`` and how it was obtained), saved as ``sketchy_raw`` by
+:class:`~sketch_to_photo.datasets.SketchyTreeDataset`, which checks the tree is there; the
+data_processing pipeline loads ``sketchy_raw`` as a view of the tree's data.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Nodes of the data_processing pipeline: from an extracted Sketchy tree to npz pair shards.
 
-Tables carry paths relative to the Sketchy root (``sketchy_raw["root"]``) so they stay valid
-when the tree moves. Counting rule, per category and split:
+The tree comes from the catalog (``sketchy_raw``, a :class:`~sketch_to_photo.datasets.SketchyTree`)
+and every file is read through it. Tables carry its image ids, the paths relative to the
+Sketchy root, so they stay valid when the tree moves. Counting rule, per category and split:
 ``sketches_seen = dropped_invalid + dropped_unreadable + dropped_segmentation + pairs``.
 """
 
@@ -13,7 +14,7 @@ import logging
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
-from pathlib import Path
+from pathlib import PurePosixPath
 from typing import Any
 
 import cv2
@@ -25,14 +26,13 @@ from matplotlib.patches import Rectangle
 from tqdm.auto import tqdm
 
 from sketch_to_photo import __version__
-from sketch_to_photo.datasets import LazyNpz, ResumableShard
+from sketch_to_photo.datasets import LazyNpz, ResumableShard, SketchyTree
 from sketch_to_photo.pairs import SPLITS, shard_name, split_and_category
 from sketch_to_photo.segmentation import (
     FAILURE_REASONS,
     BBox,
     SegmentationConfig,
     ink_box,
-    read_rgb,
     resolve_workers,
     segment_files,
     sketch_extent,
@@ -45,62 +45,48 @@ logger = logging.getLogger(__name__)
 FALLBACKS = ("keep_photo", "drop")
 
 
-def _sketchy_root(sketchy_raw: Mapping[str, Any]) -> Path:
-    root = Path(sketchy_raw["root"])
-    if not layout.is_sketchy_tree(root):
-        raise FileNotFoundError(
-            f"{root} is not an extracted Sketchy tree (expected {layout.PHOTO_ROOT}/, "
-            f"{layout.SKETCH_ROOT}/ and {layout.INFO_ROOT}/ inside): "
-            "run `kedro run --pipelines data_acquisition` first."
-        )
-    return root
-
-
-def _photo_augmentation(root: Path, sketch_augmentation: str) -> str:
+def _photo_augmentation(tree: SketchyTree, sketch_augmentation: str) -> str:
     """Sketch-only augmentation folders reuse the photos of ``tx_000000000000``."""
-    if (root / layout.PHOTO_ROOT / sketch_augmentation).is_dir():
+    if tree.has_photos(sketch_augmentation):
         return sketch_augmentation
     return layout.DEFAULT_AUGMENTATION
 
 
-def _check_selection(root: Path, categories: list[str], augmentations: list[str]) -> None:
-    sketch_root = root / layout.SKETCH_ROOT
-    available_augmentations = sorted(p.name for p in sketch_root.iterdir() if p.is_dir())
+def _check_selection(tree: SketchyTree, categories: list[str], augmentations: list[str]) -> None:
+    available_augmentations = tree.sketch_augmentations()
     missing = [a for a in augmentations if a not in available_augmentations]
     if missing:
         raise ValueError(
-            f"Augmentation folder(s) {missing} not in {sketch_root}. "
+            f"Augmentation folder(s) {missing} not in {tree.root}/{layout.SKETCH_ROOT}. "
             f"Available: {', '.join(available_augmentations)}. Fix `index.augmentations`."
         )
-    available = sorted(
-        {p.name for a in augmentations for p in (sketch_root / a).iterdir() if p.is_dir()}
-    )
+    available = sorted({c for a in augmentations for c in tree.categories(a)})
     unknown = [c for c in categories if c not in available]
     if unknown:
         raise ValueError(
             f"Unknown categor{'y' if len(unknown) == 1 else 'ies'} {unknown} in `index.categories`. "
-            f"The {len(available)} available in {root} are: {', '.join(available)}"
+            f"The {len(available)} available in {tree.root} are: {', '.join(available)}"
         )
     if not categories:
         raise ValueError("`index.categories` is empty: name at least one category.")
 
 
-def index_sketches(sketchy_raw: dict[str, Any], index: dict[str, Any]) -> pd.DataFrame:
-    """One row per sketch file of the configured categories and augmentation folders."""
-    root = _sketchy_root(sketchy_raw)
+def index_sketches(sketchy_raw: SketchyTree, index: dict[str, Any]) -> pd.DataFrame:
+    """One row per sketch file of the configured categories and augmentation folders.
+
+    Lists the tree's sketches without decoding any."""
     categories, augmentations = list(index["categories"]), list(index["augmentations"])
-    _check_selection(root, categories, augmentations)
+    _check_selection(sketchy_raw, categories, augmentations)
     rows = []
     for augmentation in augmentations:
-        photo_augmentation = _photo_augmentation(root, augmentation)
+        photo_augmentation = _photo_augmentation(sketchy_raw, augmentation)
         for category in categories:
-            folder = root / layout.SKETCH_ROOT / augmentation / category
-            for file in sorted(folder.glob(f"*{layout.SKETCH_SUFFIX}")):
-                sketch_id = file.stem
+            for sketch_path in sketchy_raw.sketches(augmentation, category):
+                sketch_id = PurePosixPath(sketch_path).stem
                 try:
                     photo_id = layout.photo_id_of(sketch_id)
                 except ValueError:
-                    logger.warning("Skipping %s: not named <ImageNetID>-<k>.png", file)
+                    logger.warning("Skipping %s: not named <ImageNetID>-<k>.png", sketch_path)
                     continue
                 photo = (
                     layout.PHOTO_ROOT
@@ -114,7 +100,7 @@ def index_sketches(sketchy_raw: dict[str, Any], index: dict[str, Any]) -> pd.Dat
                     "photo_augmentation": photo_augmentation,
                     "sketch_id": sketch_id,
                     "photo_id": photo_id,
-                    "sketch_path": file.relative_to(root).as_posix(),
+                    "sketch_path": sketch_path,
                     "photo_path": photo.as_posix(),
                 })  # fmt: skip
     columns = [
@@ -131,19 +117,10 @@ def index_sketches(sketchy_raw: dict[str, Any], index: dict[str, Any]) -> pd.Dat
     return sketches
 
 
-def read_id_list(path: Path) -> set[str]:
-    """Ids from a Sketchy list file, one per line (extensions and blank lines ignored)."""
-    if not path.is_file():
-        return set()
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return {Path(line.strip()).stem for line in lines if line.strip()}
-
-
 def mark_invalid_sketches(
-    sketches: pd.DataFrame, sketchy_raw: dict[str, Any], index: dict[str, Any]
+    sketches: pd.DataFrame, sketchy_raw: SketchyTree, index: dict[str, Any]
 ) -> pd.DataFrame:
     """Add ``invalid``: the first configured invalid list naming the sketch, or ''."""
-    info = _sketchy_root(sketchy_raw) / layout.INFO_ROOT
     unknown = [name for name in index["invalid_lists"] if name not in layout.INVALID_LIST_FILES]
     if unknown:
         raise ValueError(
@@ -152,10 +129,11 @@ def mark_invalid_sketches(
         )
     reason = pd.Series("", index=sketches.index, dtype=object)
     for name in index["invalid_lists"]:
-        file = info / layout.INVALID_LIST_FILES[name]
-        if not file.is_file():
+        file = layout.INVALID_LIST_FILES[name]
+        ids = sketchy_raw.id_list(file)
+        if ids is None:
             logger.warning("Invalid list %s is missing: no sketch dropped as %r", file, name)
-        listed = sketches["sketch_id"].isin(read_id_list(file)) & (reason == "")
+        listed = sketches["sketch_id"].isin(ids or set()) & (reason == "")
         reason[listed] = name
     marked = sketches.assign(invalid=reason)
     logger.info(
@@ -167,24 +145,25 @@ def mark_invalid_sketches(
     return marked
 
 
-def _read_bboxes(info: Path) -> dict[str, tuple[float, float, float, float, float, float]]:
+def _read_bboxes(tree: SketchyTree) -> dict[str, tuple[float, float, float, float, float, float]]:
     """Per photo: bbox x, y, w, h and the original width, height, from ``stats.csv``."""
-    file = info / layout.STATS_FILE
-    if not file.is_file():
+    stats = tree.stats()
+    if stats is None:
         return {}
-    stats = pd.read_csv(file)
     columns = {name.lower(): name for name in stats.columns}
     needed = ["imagenetid", "bbox_x", "bbox_y", "bbox_width", "bbox_height", "width", "height"]
     if not all(name in columns for name in needed):
         logger.warning(
-            "%s lacks bbox/size columns %s: GrabCut starts from a default rectangle", file, needed
+            "%s lacks bbox/size columns %s: GrabCut starts from a default rectangle",
+            layout.STATS_FILE,
+            needed,
         )
         return {}
     stats = stats[[columns[name] for name in needed]].drop_duplicates(columns["imagenetid"])
     return {str(row[0]): tuple(float(v) for v in row[1:]) for row in stats.itertuples(index=False)}
 
 
-def _sketch_extents(root: Path, sketches: pd.DataFrame) -> dict[tuple[str, str], BBox]:
+def _sketch_extents(tree: SketchyTree, sketches: pd.DataFrame) -> dict[tuple[str, str], BBox]:
     """Per (category, photo id): the extent of its valid sketches, in fractions of the frame.
 
     Only ``tx_000000000000`` sketches are drawn in their photo's frame (both scaled the same
@@ -199,7 +178,7 @@ def _sketch_extents(root: Path, sketches: pd.DataFrame) -> dict[tuple[str, str],
     for (category, photo_id), group in in_frame.groupby(["category", "photo_id"], sort=False):
         boxes = []
         for path in group["sketch_path"]:
-            sketch = read_rgb(root / path)
+            sketch = tree.image(path)
             box = None if sketch is None else ink_box(sketch)
             if box is not None:
                 height, width = sketch.shape[:2]
@@ -210,7 +189,7 @@ def _sketch_extents(root: Path, sketches: pd.DataFrame) -> dict[tuple[str, str],
     return extents
 
 
-def index_photos(sketches: pd.DataFrame, sketchy_raw: dict[str, Any]) -> pd.DataFrame:
+def index_photos(sketches: pd.DataFrame, sketchy_raw: SketchyTree) -> pd.DataFrame:
     """One row per photo that has a sketch, with Sketchy's test flag and boxes if known.
 
     Both boxes are in fractions of the photo: ``bbox_*`` from ``stats.csv`` (only for
@@ -220,10 +199,8 @@ def index_photos(sketches: pd.DataFrame, sketchy_raw: dict[str, Any]) -> pd.Data
     ``has_valid_sketch`` marks the photos worth segmenting; the others still get a split so
     that every sketch, invalid ones included, is counted under its photo's split.
     """
-    root = _sketchy_root(sketchy_raw)
-    info = root / layout.INFO_ROOT
-    testset = read_id_list(info / layout.TESTSET_FILE)
-    bboxes = _read_bboxes(info)
+    testset = sketchy_raw.id_list(layout.TESTSET_FILE) or set()
+    bboxes = _read_bboxes(sketchy_raw)
     keys = ["photo_augmentation", "category", "photo_id"]
     photos = (
         sketches.assign(has_valid_sketch=sketches["invalid"] == "")
@@ -232,7 +209,12 @@ def index_photos(sketches: pd.DataFrame, sketchy_raw: dict[str, Any]) -> pd.Data
         .sort_values(keys, ignore_index=True)
     )
     photos["in_testset"] = photos["photo_id"].isin(testset)
-    photos["exists"] = [(root / path).is_file() for path in photos["photo_path"]]
+    photos["exists"] = [
+        path in sketchy_raw.photos(augmentation, category)
+        for augmentation, category, path in zip(
+            photos["photo_augmentation"], photos["category"], photos["photo_path"], strict=True
+        )
+    ]
     bbox_columns = ["bbox_x", "bbox_y", "bbox_width", "bbox_height"]
     for column in bbox_columns:
         photos[column] = np.nan
@@ -242,7 +224,7 @@ def index_photos(sketches: pd.DataFrame, sketchy_raw: dict[str, Any]) -> pd.Data
             # tx_000000000000 photos are the originals scaled (non-uniformly) to a square, so
             # the bbox as fractions of the original's size holds for the rendered photo too.
             photos.loc[i, bbox_columns] = [x / width, y / height, w / width, h / height]
-    extents = _sketch_extents(root, sketches)
+    extents = _sketch_extents(sketchy_raw, sketches)
     sketch_columns = ["sketch_x", "sketch_y", "sketch_width", "sketch_height"]
     photos[sketch_columns] = [
         extents.get((category, photo_id), (np.nan,) * 4)
@@ -271,10 +253,12 @@ def _init_box(row: Any, init: str) -> tuple[str, BBox | None]:
 
 
 def _segment_group(
-    root: Path, group: pd.DataFrame, config: SegmentationConfig, workers: int, label: str
+    tree: SketchyTree, group: pd.DataFrame, config: SegmentationConfig, workers: int, label: str
 ) -> dict[str, np.ndarray]:
     starts = [_init_box(row, config.init) for row in group.itertuples(index=False)]
-    tasks = [(root / path, box) for path, (_, box) in zip(group["photo_path"], starts, strict=True)]
+    tasks = [
+        (tree.loader(path), box) for path, (_, box) in zip(group["photo_path"], starts, strict=True)
+    ]
     results = tqdm(
         segment_files(tasks, config, workers),
         total=len(tasks),
@@ -320,27 +304,23 @@ def _segment_group(
     }
 
 
-def fingerprint(*parts: Any, files: Iterable[Path] = ()) -> str:
-    """A digest of ``parts`` (JSON-able), of each file's path, size and modification time, and
-    of the project version: what a resumable shard is computed from."""
+def fingerprint(*parts: Any, versions: Iterable[str] = ()) -> str:
+    """A digest of ``parts`` (JSON-able), of the input images' versions
+    (:meth:`SketchyTree.version`) and of the project version: what a resumable shard is
+    computed from."""
     digest = hashlib.sha256(json.dumps([__version__, *parts], sort_keys=True, default=str).encode())
-    for file in files:
-        try:
-            stat = file.stat()
-            digest.update(f"{file}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
-        except OSError:
-            digest.update(f"{file}|missing\n".encode())
+    for version in versions:
+        digest.update(f"{version}\n".encode())
     return digest.hexdigest()[:20]
 
 
 def segment_photos(
-    photos: pd.DataFrame, sketchy_raw: dict[str, Any], segmentation: dict[str, Any]
+    photos: pd.DataFrame, sketchy_raw: SketchyTree, segmentation: dict[str, Any]
 ) -> dict[str, ResumableShard]:
     """Cut each photo's object out onto white; one lazily computed shard per folder/category.
 
     Each shard is resumable (:class:`ResumableShard`): a category segmented before with the
     same photos, boxes and settings is reused, after a crash or in a later run."""
-    root = _sketchy_root(sketchy_raw)
     config = SegmentationConfig(**segmentation["grabcut"])
     workers = resolve_workers(segmentation["workers"])
     photos = photos[photos["has_valid_sketch"]]
@@ -354,9 +334,11 @@ def segment_photos(
         shards[label] = ResumableShard(
             fingerprint(
                 asdict(config), list(group["photo_id"]), list(group["photo_path"]), starts,
-                files=(root / path for path in group["photo_path"]),
+                versions=map(sketchy_raw.version, group["photo_path"]),
             ),
-            lambda group=group, label=label: _segment_group(root, group, config, workers, label),
+            lambda group=group, label=label: _segment_group(
+                sketchy_raw, group, config, workers, label
+            ),
         )  # fmt: skip
     return shards
 
@@ -364,12 +346,11 @@ def segment_photos(
 def plot_segmentation_grid(
     segmented_photos: dict[str, Callable[[], LazyNpz]],
     photos: pd.DataFrame,
-    sketchy_raw: dict[str, Any],
+    sketchy_raw: SketchyTree,
     reporting: dict[str, Any],
 ) -> Figure:
     """Before/after figure: photo (GrabCut's box in blue) | mask | cut-out, a few per
     category plus any failures, captioned with the failure reason."""
-    root = _sketchy_root(sketchy_raw)
     per_shard, max_failed = reporting["grid_photos_per_category"], reporting["grid_max_failed"]
     paths = photos.set_index(["photo_augmentation", "category", "photo_id"])["photo_path"]
     rows: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, str, float, np.ndarray]] = []
@@ -385,7 +366,7 @@ def plot_segmentation_grid(
         reasons, boxes = shard["failure_reason"], shard["init_box"]
         augmentation, category = segmented_name.split("/", 1)
         for i in wanted:
-            original = read_rgb(root / paths[(augmentation, category, ids[i])])
+            original = sketchy_raw.image(paths[(augmentation, category, ids[i])])
             row = (
                 f"{category}\n{ids[i]}",
                 original,
@@ -473,7 +454,7 @@ def _resize(image: np.ndarray, size: int) -> np.ndarray:
 
 
 def _build_shard(
-    root: Path,
+    tree: SketchyTree,
     rows: pd.DataFrame,
     segmented_photos: Mapping[str, Callable[[], LazyNpz]],
     category_label: int,
@@ -500,7 +481,7 @@ def _build_shard(
     unreadable, dropped_segmentation = [], []
     for row in rows.itertuples(index=False):
         segmented = photo_lookup.get((row.photo_augmentation, row.photo_id))
-        sketch = read_rgb(root / row.sketch_path)
+        sketch = tree.image(row.sketch_path)
         if segmented is None or sketch is None:
             unreadable.append(row.sketch_id)
             continue
@@ -509,7 +490,7 @@ def _build_shard(
             dropped_segmentation.append(row.sketch_id)
             continue
         if failed:  # keep_photo: the unsegmented photo, whole frame as mask
-            photo = read_rgb(root / row.photo_path)
+            photo = tree.image(row.photo_path)
             mask = np.ones(photo.shape[:2], np.uint8)
         kept["sketches"].append(_resize(sketch, image_size))
         kept["photos"].append(_resize(photo, image_size))
@@ -561,7 +542,7 @@ def build_pair_shards(
     sketches: pd.DataFrame,
     photo_splits: pd.DataFrame,
     segmented_photos: dict[str, Callable[[], LazyNpz]],
-    sketchy_raw: dict[str, Any],
+    sketchy_raw: SketchyTree,
     index: dict[str, Any],
     shards: dict[str, Any],
 ) -> dict[str, ResumableShard]:
@@ -571,7 +552,6 @@ def build_pair_shards(
     ``shards.max_pairs_per_shard`` whatever the dataset size; each is resumable (reused when
     its sketches, its segmented photos and the settings are unchanged).
     """
-    root = _sketchy_root(sketchy_raw)
     size, fallback, max_pairs = (
         int(shards["image_size"]),
         shards["segmentation_fallback"],
@@ -600,10 +580,10 @@ def build_pair_shards(
                     size, fallback, labels[category],
                     rows[["sketch_id", "sketch_path", "photo_id", "photo_path"]].values.tolist(),
                     [(s, source_fingerprints.get(s)) for s in sources],
-                    files=(root / path for path in rows["sketch_path"]),
+                    versions=map(sketchy_raw.version, rows["sketch_path"]),
                 ),
                 lambda rows=rows, label=labels[category]: _build_shard(
-                    root, rows, segmented_photos, label, size, fallback
+                    sketchy_raw, rows, segmented_photos, label, size, fallback
                 ),
             )  # fmt: skip
     logger.info("Writing %d valid sketches into %d shard(s)", len(valid), len(result))
@@ -648,7 +628,7 @@ def summarise_pairs(
     photo_splits: pd.DataFrame,
     pair_shards: dict[str, Callable[[], LazyNpz]],
     segmented_photos: dict[str, Callable[[], LazyNpz]],
-    sketchy_raw: dict[str, Any],
+    sketchy_raw: SketchyTree,
     index: dict[str, Any],
 ) -> dict[str, Any]:
     """The manifest: counts per category and split, shard list, segmentation figures.
@@ -698,8 +678,8 @@ def summarise_pairs(
     totals = table.sum().to_dict()
     segmentation = _segmentation_summary(segmented_photos)
     manifest = {
-        "source": sketchy_raw.get("source"),
-        "root": str(sketchy_raw["root"]),
+        "source": sketchy_raw.source,
+        "root": sketchy_raw.root,
         "categories": list(index["categories"]),
         "augmentations": list(index["augmentations"]),
         "invalid_lists": list(index["invalid_lists"]),

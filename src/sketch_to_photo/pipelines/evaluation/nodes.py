@@ -613,7 +613,6 @@ def register_generator(
     generator: keras.Model,
     evaluation_report: dict[str, Any],
     training_history: dict[str, Any],
-    sketchy_raw: dict[str, Any],
     evaluation: dict[str, Any],
     pairs_manifest: dict[str, Any],
 ) -> dict[str, Any]:
@@ -645,7 +644,7 @@ def register_generator(
         "categories": list(pairs_manifest["categories"]),  # in label order
         "class_aware": class_aware,
         "training": {
-            "data_source": str(sketchy_raw["source"]),
+            "data_source": str(pairs_manifest["source"]),  # where the pairs came from
             "train_pairs": int(training_history["train_pairs"]),
             "validation_pairs": int(training_history["validation_pairs"]),
             "epochs": int(training_history["epochs"]),

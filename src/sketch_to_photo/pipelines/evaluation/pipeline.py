@@ -38,7 +38,6 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "generator",
                     "evaluation_report",
                     "training_history",
-                    "sketchy_raw",
                     "params:evaluation",
                     "pairs_manifest",
                 ],
