@@ -201,10 +201,6 @@ class ModelCard:
             return UNKNOWN
         return DATA_SOURCES.get(self.data_source, f"{self.data_source!r} (an unknown source)")
 
-    @property
-    def real_sketchy(self) -> bool:
-        return self.data_source in ("sketchy", "local")
-
     def summary(self) -> str:
         """One sentence: which version, trained on what, at which size."""
         what = {

@@ -86,7 +86,7 @@ def test_generators_take_turns_after_an_untimed_call() -> None:
     assert set(seconds) == {"a", "b"} and all(s > 0 for s in seconds.values())
     assert a.batches == b.batches == [3] * (2 + 2 * 4)  # warm-up, then untimed + timed per turn
     alone = _CountingGenerator()
-    assert inference.time_generator(alone, sketch, 32, 1, repeats=3) > 0
+    assert inference.time_in_turns({"alone": alone}, sketch, 32, 1, repeats=3)["alone"] > 0
     assert alone.batches == [1] * (2 + 3)  # one generator: no untimed calls between turns
 
 

@@ -24,7 +24,6 @@ from sketch_to_photo.sketchy.download import (
     download_file,
     extract_local,
     safe_extract_7z,
-    verify_md5,
 )
 from sketch_to_photo.sketchy.layout import is_sketchy_tree
 from tests.archive_server import ServerState
@@ -231,14 +230,6 @@ def test_html_answer_to_a_resume_keeps_the_partial_file(
 def test_http_error_status_is_an_error(server: ServerState, tmp_path: Path) -> None:
     with pytest.raises(DownloadError, match="HTTP 404"):
         download_file(server.url("missing.bin"), tmp_path / "missing.bin", progress=False)
-
-
-def test_verify_md5(tmp_path: Path) -> None:
-    path = tmp_path / "f.bin"
-    path.write_bytes(b"abc")
-    verify_md5(path, md5_of(b"abc").upper())
-    with pytest.raises(DownloadError, match=md5_of(b"abc")):
-        verify_md5(path, "0" * 32)
 
 
 # --------------------------------------------------------------------------- acquire

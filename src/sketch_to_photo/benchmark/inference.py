@@ -148,13 +148,6 @@ def time_in_turns(
     return {name: statistics.median(seconds) for name, seconds in times.items()}
 
 
-def time_generator(
-    generator: Generator, sketch: bytes, size: int, batch_size: int, repeats: int
-) -> float:
-    """Median seconds per call of the inference path on ``batch_size`` sketches."""
-    return time_in_turns({"generator": generator}, sketch, size, batch_size, repeats)["generator"]
-
-
 def onnx_twin(generator: keras.Model, directory: str | Path, threads: int = 0) -> OnnxModel:
     """``generator`` exported to ONNX in ``directory`` and opened in ONNX Runtime."""
     path = export_onnx(generator, Path(directory) / f"{generator.name}.onnx")

@@ -73,16 +73,6 @@ def _md5_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def verify_md5(path: Path, expected_md5: str) -> None:
-    """Raise :class:`DownloadError` unless ``path`` has the MD5 ``expected_md5``."""
-    path = Path(path)
-    actual = _md5_of(path)
-    if actual != expected_md5.strip().lower():
-        raise DownloadError(
-            f"MD5 mismatch for {path.name}: expected {expected_md5.lower()}, got {actual} ({path})."
-        )
-
-
 def _quarantine(file: Path, final_name: str, expected_md5: str, actual_md5: str) -> DownloadError:
     """Move a complete but corrupt download aside and build the error that explains it."""
     corrupt = file.with_name(final_name + ".corrupt")
