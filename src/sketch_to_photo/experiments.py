@@ -30,6 +30,7 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from PIL import Image
 
+from sketch_to_photo.datasets import NpzShardsDataset, ShardLoaders
 from sketch_to_photo.inference import generator_inputs, to_uint8
 from sketch_to_photo.metrics import per_image_metrics
 from sketch_to_photo.models.callbacks import render_grid
@@ -40,6 +41,7 @@ from sketch_to_photo.models.faithfulness import (
     judge_predictions,
     train_judge,
 )
+from sketch_to_photo.pairs import split_shards
 from sketch_to_photo.pipelines.training.nodes import train_generator
 
 logger = logging.getLogger(__name__)
@@ -95,18 +97,18 @@ def _load_parameters(project: Path, env: str) -> dict[str, Any]:
         return session.load_context().params
 
 
-def _shards(project: Path, split: str) -> list[Path]:
-    return sorted((project / "data/05_model_input/pairs" / split).glob("*.npz"))
+def _pair_shards(project: Path) -> ShardLoaders:
+    """The ``pair_shards`` that data_processing wrote, as the catalog loads them."""
+    return NpzShardsDataset(path=str(project / "data/05_model_input/pairs")).load()
 
 
-def _test_arrays(files: list[Path], size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _test_arrays(shards: ShardLoaders, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     sketches, photos, labels = [], [], []
-    for path in files:
-        for s, p in pair_dataset([path], image_size=size, batch_size=256, training=False):
+    for name, load in shards.items():
+        for s, p in pair_dataset({name: load}, image_size=size, batch_size=256, training=False):
             sketches.append(s.numpy())
             photos.append(p.numpy())
-        with np.load(path) as npz:
-            labels.append(npz["labels"].astype(np.int64))
+        labels.append(load()["labels"].astype(np.int64))
     return np.concatenate(sketches), np.concatenate(photos), np.concatenate(labels)
 
 
@@ -119,16 +121,7 @@ def run_variant(
     out: Path,
 ) -> dict[str, Any]:
     """Train one variant with the training node and judge it on the test split."""
-
-    class _Shard:
-        def __init__(self, path: Path) -> None:
-            self.path = path
-
-    pair_shards = {
-        f"{split}/{path.stem}": (lambda p=path: _Shard(p))
-        for split in ("train", "validation", "test")
-        for path in _shards(project, split)
-    }
+    pair_shards = _pair_shards(project)
     with tempfile.TemporaryDirectory() as work:
         training = _merge(
             training,
@@ -143,11 +136,11 @@ def run_variant(
         generator, summary = train_generator(pair_shards, {"categories": categories}, training)
         seconds = time.perf_counter() - started
     size = int(training["image_size"])
-    sketches, photos, labels = _test_arrays(_shards(project, "test"), size)
+    sketches, photos, labels = _test_arrays(split_shards(pair_shards, "test"), size)
     generated = np.asarray(
         generator.predict(generator_inputs(generator, sketches, labels), batch_size=64, verbose=0)
     )
-    train_photos, _ = unique_photos(_shards(project, "train"), image_size=size)[:2]
+    train_photos, _ = unique_photos(split_shards(pair_shards, "train"), image_size=size)[:2]
     mean_photo = np.broadcast_to(train_photos.mean(axis=0), photos.shape)
     row: dict[str, Any] = {"variant": name, "seconds": round(seconds, 1)}
     for system, images in (("model", generated), ("mean_photo", mean_photo), ("real", photos)):
@@ -199,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     categories = list(manifest["categories"])
     settings = JudgeSettings(image_size=64, epochs=args.judge_epochs)
     photos, labels, _ = unique_photos(
-        _shards(args.project, "train"), image_size=settings.image_size
+        split_shards(_pair_shards(args.project), "train"), image_size=settings.image_size
     )
     # The same judge for every variant (and every later call on the same shards): cached.
     judge_file = args.out.with_name(f"{args.out.stem}_judge_{args.judge_epochs}.keras")

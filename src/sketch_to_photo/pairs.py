@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import Any
+from sketch_to_photo.datasets import ShardLoaders
 
 SPLITS = ("train", "validation", "test")
 
@@ -19,21 +17,21 @@ def split_and_category(name: str) -> tuple[str, str]:
     return split, file_stem.rsplit("-", 1)[0]
 
 
-def training_files(pair_shards: Mapping[str, Callable[[], Any]]) -> tuple[list[Path], list[Path]]:
-    """The train and validation shard files; an error that says what to run when there is no
+def training_shards(pair_shards: ShardLoaders) -> tuple[ShardLoaders, ShardLoaders]:
+    """The train and validation shards; an error that says what to run when there is no
     train split."""
-    train, validation = shard_paths(pair_shards, "train"), shard_paths(pair_shards, "validation")
+    train, validation = split_shards(pair_shards, "train"), split_shards(pair_shards, "validation")
     if not train:
         raise ValueError("No training shards: run `kedro run --pipelines data_processing` first.")
     return train, validation
 
 
-def shard_paths(pair_shards: Mapping[str, Callable[[], Any]], split: str) -> list[Path]:
-    """Files of one split's shards, from the loaders ``NpzShardsDataset.load`` returns."""
+def split_shards(pair_shards: ShardLoaders, split: str) -> ShardLoaders:
+    """One split's shards (name -> loader, by name) of the ``pair_shards`` dataset."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    return [
-        Path(load().path)
+    return {
+        name: load
         for name, load in sorted(pair_shards.items())
         if split_and_category(name)[0] == split
-    ]
+    }

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from sketch_to_photo.benchmark import streaming
+from sketch_to_photo.datasets import NpzShardsDataset
 from sketch_to_photo.models.data import count_pairs
 
 
@@ -25,7 +26,7 @@ def test_generated_shards_have_the_pipelines_names_and_keys(tmp_path: Path) -> N
         "train/bench_b-00000.npz",
         "train/bench_c-00000.npz",
     ]
-    assert count_pairs(paths) == 25
+    assert count_pairs(NpzShardsDataset(path=str(tmp_path)).load()) == 25
     with np.load(paths[0]) as shard:
         assert shard["sketches"].shape == shard["photos"].shape == (10, 32, 32, 3)
         assert shard["masks"].shape == (10, 32, 32)

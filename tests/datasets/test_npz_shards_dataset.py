@@ -84,6 +84,26 @@ def test_lazy_npz_unknown_key_lists_keys(tmp_path):
         shard["photos"]
 
 
+def test_lazy_npz_length_reads_only_the_header(tmp_path, monkeypatch):
+    NpzShardsDataset(path=str(tmp_path / "p")).save({"s": _arrays(3)})
+    shard = NpzShardsDataset(path=str(tmp_path / "p")).load()["s"]()
+    monkeypatch.setattr(np, "load", None)  # no array is decompressed
+    assert shard.length("images") == shard.length("ids") == 3
+    with pytest.raises(KeyError, match="images, ids|ids, images"):
+        shard.length("photos")
+
+
+def test_version_is_the_fingerprint_else_changes_with_the_file(tmp_path):
+    dataset = NpzShardsDataset(path=str(tmp_path / "p"))
+    dataset.save({"plain": _arrays(1), "resumable": ResumableShard("fp-r", lambda: _arrays(1))})
+    loaded = dataset.load()
+    assert loaded["resumable"]().version == "fp-r"
+    plain = loaded["plain"]().version
+    assert dataset.load()["plain"]().version == plain  # unchanged: the same version
+    dataset.save({"plain": _arrays(2), "resumable": ResumableShard("fp-r", lambda: _arrays(1))})
+    assert dataset.load()["plain"]().version != plain
+
+
 class Counted:
     """A shard computation that records each call and can fail, like a crash mid-save."""
 

@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from sketch_to_photo.benchmark.streaming import write_synthetic_shards  # noqa: E402
-from sketch_to_photo.datasets import LazyNpz  # noqa: E402
+from sketch_to_photo.datasets import NpzShardsDataset  # noqa: E402
 from sketch_to_photo.models import Pix2Pix, build_discriminator, build_generator  # noqa: E402
 from sketch_to_photo.models.distribute import make_strategy  # noqa: E402
 from sketch_to_photo.pipelines.training.nodes import train_generator  # noqa: E402
@@ -65,10 +65,11 @@ def train_node(shards: dict, strategy: str, folder: Path) -> dict:
 
 
 def main(workdir: Path) -> None:
-    paths, _ = write_synthetic_shards(workdir / "pairs", 32, SIZE, 8, seed=5)
-    validation, _ = write_synthetic_shards(workdir / "validation_pairs", 9, SIZE, 9, seed=6)
-    shards = {f"train/{p.stem}": (lambda p=p: LazyNpz(p)) for p in paths}
-    shards["validation/bench_a-00000"] = lambda: LazyNpz(validation[0])
+    write_synthetic_shards(workdir / "pairs", 32, SIZE, 8, seed=5)
+    write_synthetic_shards(workdir / "validation_pairs", 9, SIZE, 9, seed=6)
+    shards = dict(NpzShardsDataset(path=str(workdir / "pairs")).load())
+    validation = NpzShardsDataset(path=str(workdir / "validation_pairs")).load()
+    shards["validation/bench_a-00000"] = validation["train/bench_a-00000"]
 
     rng = np.random.default_rng(0)
     batch = (

@@ -10,16 +10,17 @@ from pathlib import Path
 from node_training_params import training_params  # a sibling: this file runs as a script
 
 from sketch_to_photo.benchmark.streaming import write_synthetic_shards
-from sketch_to_photo.datasets import LazyNpz
+from sketch_to_photo.datasets import NpzShardsDataset
 from sketch_to_photo.pipelines.training.nodes import train_generator
 
 if __name__ == "__main__":
     index, work = sys.argv[1], Path(sys.argv[2])
     mine = work / f"worker{index}"  # each worker its own copy of the same shards
-    paths, _ = write_synthetic_shards(mine / "train", 32, 32, 8, seed=5)
-    validation, _ = write_synthetic_shards(mine / "validation", 8, 32, 8, seed=6)
-    shards = {f"train/{p.stem}": (lambda p=p: LazyNpz(p)) for p in paths}
-    shards["validation/v-00000"] = lambda: LazyNpz(validation[0])
+    write_synthetic_shards(mine / "train", 32, 32, 8, seed=5)
+    write_synthetic_shards(mine / "validation", 8, 32, 8, seed=6)
+    shards = dict(NpzShardsDataset(path=str(mine / "train")).load())
+    validation = NpzShardsDataset(path=str(mine / "validation")).load()
+    shards["validation/v-00000"] = validation["train/bench_a-00000"]
     training = training_params(
         size=32, width=4, strategy="multi_worker", folder=mine, epochs=3, perceptual_weight=0.0,
         backup_dir=work / "backup",  # shared: the node gives non-chiefs their own

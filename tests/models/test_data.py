@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import gc
 import weakref
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from sketch_to_photo.datasets import LazyNpz, NpzShardsDataset, ShardLoaders
 from sketch_to_photo.inference import prepare_pair_arrays
 from sketch_to_photo.models.data import count_pairs, pair_dataset, training_steps_per_epoch
 
@@ -29,11 +30,12 @@ def _sketch(index: int) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def shards(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+def shards(tmp_path_factory: pytest.TempPathFactory) -> ShardLoaders:
     """Three shards in the README's format; photo = 255 - sketch, so alignment is checkable."""
-    folder = tmp_path_factory.mktemp("pairs") / "train"
+    pairs = tmp_path_factory.mktemp("pairs")
+    folder = pairs / "train"
     folder.mkdir()
-    paths, index = [], 0
+    index = 0
     for shard, size in enumerate(SHARD_SIZES):
         sketches = np.stack([_sketch(index + i) for i in range(size)])
         ids = [f"n0000_{index + i}" for i in range(size)]
@@ -51,16 +53,15 @@ def shards(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
             dropped_unreadable_ids=np.array([], dtype="<U1"),
             dropped_segmentation_ids=np.array([], dtype="<U1"),
         )
-        paths.append(path)
         index += size
-    return paths
+    return NpzShardsDataset(path=str(pairs)).load()
 
 
-def _expected(paths: list[Path]) -> tuple[np.ndarray, np.ndarray]:
+def _expected(shards: ShardLoaders) -> tuple[np.ndarray, np.ndarray]:
     parts = []
-    for path in paths:
-        with np.load(path) as npz:
-            parts.append(prepare_pair_arrays(npz["sketches"], npz["photos"], SIZE))
+    for load in shards.values():
+        shard = load()
+        parts.append(prepare_pair_arrays(shard["sketches"], shard["photos"], SIZE))
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
@@ -189,11 +190,11 @@ def test_labels_mode(shards):
 def test_count_pairs_and_steps(shards, monkeypatch):
     monkeypatch.setattr(np, "load", _fail)  # counting must not load arrays
     assert count_pairs(shards) == N_PAIRS
-    assert count_pairs(shards[:1]) == SHARD_SIZES[0]
+    assert count_pairs({"train/teapot-00000": shards["train/teapot-00000"]}) == SHARD_SIZES[0]
     assert training_steps_per_epoch(N_PAIRS, 5) == 4
     assert training_steps_per_epoch(N_PAIRS, 5, drop_remainder=True) == 3
     with pytest.raises(ValueError, match="no shards"):
-        pair_dataset([], image_size=SIZE, batch_size=2, training=False)
+        pair_dataset({}, image_size=SIZE, batch_size=2, training=False)
 
 
 def _fail(*args, **kwargs):
@@ -201,41 +202,56 @@ def _fail(*args, **kwargs):
 
 
 def test_shards_are_read_one_at_a_time(shards, monkeypatch):
-    real_load = np.load
-    opened: list[str] = []
+    real_getitem = LazyNpz.__getitem__
+    opened: list[str] = []  # a shard's name when its first array (the sketches) is read
     alive_at_open: list[int] = []
     loaded_arrays: list[weakref.ref] = []
 
-    class SpyNpz:
-        def __init__(self, npz):
-            self.npz = npz
+    def spy_getitem(shard: LazyNpz, key: str) -> np.ndarray:
+        if key == "sketches":
+            gc.collect()
+            alive_at_open.append(sum(ref() is not None for ref in loaded_arrays))
+            opened.append(shard.path.stem)
+        array = real_getitem(shard, key)
+        loaded_arrays.append(weakref.ref(array))
+        return array
 
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.npz.close()
-
-        def __getitem__(self, key):
-            array = self.npz[key]
-            loaded_arrays.append(weakref.ref(array))
-            return array
-
-    def spy_load(path, *args, **kwargs):
-        gc.collect()
-        alive_at_open.append(sum(ref() is not None for ref in loaded_arrays))
-        opened.append(Path(path).name)
-        return SpyNpz(real_load(path, *args, **kwargs))
-
-    monkeypatch.setattr(np, "load", spy_load)
+    monkeypatch.setattr(LazyNpz, "__getitem__", spy_getitem)
     dataset = pair_dataset(shards, image_size=SIZE, batch_size=2, training=False)
-    assert opened == []  # building the dataset reads no images
+    assert loaded_arrays == []  # building the dataset reads no arrays
     for _ in range(2):
         for _batch in dataset:
             pass
-    assert opened == [p.name for p in shards] * 2
+    assert opened == [PurePosixPath(name).name for name in shards] * 2
     assert alive_at_open == [0] * 6  # the previous shard's arrays were freed before the next
     assert len(loaded_arrays) == 12  # sketches and photos only
+
+
+def test_training_order_and_mirroring_for_a_seed_are_unchanged(shards):
+    """Two epochs of a seeded training stream, pair by pair, as the stream read from shard
+    files by path gave them (recorded before the shards came through their loaders)."""
+    plain, _ = _expected(shards)
+    dataset = pair_dataset(
+        shards, image_size=SIZE, batch_size=5, training=True, jitter=False, seed=5,
+        shuffle_buffer=4,
+    )  # fmt: skip
+    epochs = []
+    for _ in range(2):
+        sketches = _collect(dataset)[0]
+        mirrored = _mirrored(sketches)
+        unmirrored = np.where(mirrored[:, None, None, None], sketches[:, :, ::-1], sketches)
+        order = [next(i for i, p in enumerate(plain) if np.array_equal(s, p)) for s in unmirrored]
+        epochs.append((order, mirrored.astype(int).tolist()))
+    assert epochs == [
+        (
+            [7, 9, 10, 11, 8, 5, 6, 15, 13, 1, 14, 12, 3, 4, 0, 2],
+            [1, 0, 0, 0, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0, 1],
+        ),
+        (
+            [15, 13, 14, 1, 2, 4, 3, 0, 7, 6, 12, 11, 9, 10, 8, 5],
+            [1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 0, 1, 1, 1, 1],
+        ),
+    ]
 
 
 def test_model_fit_iterates_the_dataset_every_epoch(shards):
@@ -251,32 +267,32 @@ def test_model_fit_iterates_the_dataset_every_epoch(shards):
     assert all(np.isfinite(history.history["loss"]))
 
 
-def _small_shards(folder: Path, count: int, size: int, poisoned_from: int | None = None) -> list:
-    """``count`` shards of ``size`` pairs; from ``poisoned_from`` on, the images cannot be read
-    as images (a wrong shape) although the ids, which count_pairs reads, are fine."""
-    folder.mkdir(parents=True)
-    paths = []
+def _small_shards(
+    folder: Path, count: int, size: int, poisoned_from: int | None = None
+) -> ShardLoaders:
+    """``count`` train shards of ``size`` pairs in ``folder``; from ``poisoned_from`` on, the
+    images cannot be read as images (a wrong shape) although the ids, which count_pairs reads,
+    are fine."""
+    (folder / "train").mkdir(parents=True)
     for shard in range(count):
         sketches = np.stack([_sketch(i % 16) for i in range(size)])
         if poisoned_from is not None and shard >= poisoned_from:
             sketches = np.zeros((size, 7), np.uint8)
-        path = folder / f"teapot-{shard:05d}.npz"
         np.savez_compressed(
-            path,
+            folder / "train" / f"teapot-{shard:05d}.npz",
             sketches=sketches,
             photos=255 - np.stack([_sketch(i % 16) for i in range(size)]),
             sketch_ids=np.array([f"n0_{shard}_{i}-1" for i in range(size)]),
             labels=np.zeros(size, np.int16),
         )
-        paths.append(path)
-    return paths
+    return NpzShardsDataset(path=str(folder)).load()
 
 
 def test_batches_come_before_later_shards_are_read(tmp_path):
     """Streaming, not loading: the first batches need only the first shards (the rest could
     not even be read), and the failure surfaces only when the stream reaches them."""
-    paths = _small_shards(tmp_path / "train", 12, 4, poisoned_from=2)
-    dataset = pair_dataset(paths, image_size=SIZE, batch_size=4, training=False)
+    shards = _small_shards(tmp_path / "pairs", 12, 4, poisoned_from=2)
+    dataset = pair_dataset(shards, image_size=SIZE, batch_size=4, training=False)
     first_two = list(dataset.take(2))
     assert [len(sketches) for sketches, _ in first_two] == [4, 4]
     with pytest.raises(tf.errors.InvalidArgumentError):
@@ -286,21 +302,22 @@ def test_batches_come_before_later_shards_are_read(tmp_path):
 
 def test_training_stream_opens_few_shards_for_its_first_batch(tmp_path, monkeypatch):
     """Memory follows the shuffle buffer and the shard size, not the number of shards."""
-    paths = _small_shards(tmp_path / "train", 24, 4)
-    real_load = np.load
-    opened: list[str] = []
+    shards = _small_shards(tmp_path / "pairs", 24, 4)
+    real_getitem = LazyNpz.__getitem__
+    opened: list[str] = []  # a shard's name when its sketches are read
 
-    def counting_load(path, *args, **kwargs):
-        opened.append(Path(path).name)
-        return real_load(path, *args, **kwargs)
+    def counting_getitem(shard: LazyNpz, key: str) -> np.ndarray:
+        if key == "sketches":
+            opened.append(shard.path.stem)
+        return real_getitem(shard, key)
 
-    monkeypatch.setattr(np, "load", counting_load)
+    monkeypatch.setattr(LazyNpz, "__getitem__", counting_getitem)
     dataset = pair_dataset(
-        paths, image_size=SIZE, batch_size=2, training=True, shuffle_buffer=8, seed=1
+        shards, image_size=SIZE, batch_size=2, training=True, shuffle_buffer=8, seed=1
     )
     next(iter(dataset))
     # A buffer of 8 pairs needs 2-3 shards of 4; prefetching may read a little further.
     assert 2 <= len(set(opened)) <= 8, opened
     opened.clear()
     assert sum(len(sketches) for sketches, _ in dataset) == 96
-    assert sorted(opened) == sorted(p.name for p in paths)  # each shard once per epoch
+    assert sorted(opened) == sorted(PurePosixPath(name).name for name in shards)  # once each

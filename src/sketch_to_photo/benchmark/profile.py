@@ -39,6 +39,7 @@ from tensorflow.tsl.profiler.protobuf import xplane_pb2
 from sketch_to_photo.benchmark import ceiling
 from sketch_to_photo.benchmark.flops import pix2pix_train_flops
 from sketch_to_photo.benchmark.report import Row
+from sketch_to_photo.datasets import NpzShardsDataset
 from sketch_to_photo.models import Pix2Pix, build_discriminator, build_generator
 from sketch_to_photo.models.data import pair_dataset
 from sketch_to_photo.models.precision import set_precision_policy, wrap_optimizer
@@ -147,11 +148,11 @@ def profile_step(args: argparse.Namespace) -> tuple[float, dict[str, float], int
 
 def input_images_per_second(args: argparse.Namespace, batches: int = 30) -> float:
     """The training input pipeline alone over real shards, as the training node builds it."""
-    files = sorted(Path(args.profile_shards).glob("*.npz"))
-    if not files:
+    shards = NpzShardsDataset(path=str(args.profile_shards)).load()
+    if not shards:
         raise SystemExit(f"--profile-shards {args.profile_shards}: no .npz pair shards there")
     data = pair_dataset(
-        files, image_size=args.profile_size, batch_size=args.profile_batch, training=True,
+        shards, image_size=args.profile_size, batch_size=args.profile_batch, training=True,
         num_classes=args.profile_classes,
     ).repeat()  # fmt: skip
     batches_iter = iter(data)

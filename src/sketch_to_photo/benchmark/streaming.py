@@ -33,6 +33,7 @@ import numpy as np
 import psutil
 
 from sketch_to_photo.benchmark.report import Row
+from sketch_to_photo.datasets import NpzShardsDataset, ShardLoaders
 from sketch_to_photo.models import Pix2Pix, build_discriminator, build_generator
 from sketch_to_photo.models.data import pair_dataset
 from sketch_to_photo.pairs import shard_name
@@ -143,9 +144,7 @@ def _run(directory: Path, settings: dict[str, Any]) -> list[Row]:
     # A fresh spawned process: its memory is that of the measurement, not of the
     # generation above. The input pass runs first, so the training's peak includes it.
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-        input_pass, training = pool.submit(
-            _measure_stream, [str(p) for p in paths], settings
-        ).result()
+        input_pass, training = pool.submit(_measure_stream, directory, settings).result()
     rows.append(
         Row(
             SECTION,
@@ -269,19 +268,21 @@ def _shard_arrays(
 
 
 def _measure_stream(
-    paths: list[str], settings: dict[str, Any]
+    directory: Path, settings: dict[str, Any]
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Run in a fresh process: the input pass, then the short training."""
-    input_pass = _input_pass(paths, settings)
+    """Run in a fresh process: the input pass, then the short training, on the shards in
+    ``directory`` as the catalog's ``NpzShardsDataset`` loads them."""
+    shards = NpzShardsDataset(path=str(directory)).load()
+    input_pass = _input_pass(shards, settings)
     _progress(f"streaming: training a small pix2pix for {settings['steps']} steps")
-    return input_pass, _short_training(paths, settings)
+    return input_pass, _short_training(shards, settings)
 
 
-def _input_pass(paths: list[str], settings: dict[str, Any]) -> dict[str, float]:
+def _input_pass(shards: ShardLoaders, settings: dict[str, Any]) -> dict[str, float]:
     """Iterate the training input once over every pair."""
     _progress("streaming: one pass of the training input over every pair")
     dataset = pair_dataset(
-        paths,
+        shards,
         image_size=settings["size"],
         batch_size=settings["batch"],
         training=True,
@@ -313,7 +314,7 @@ class _PeakRss(keras.callbacks.Callback):
         self.peak = max(self.peak, self.process.memory_info().rss)
 
 
-def _short_training(paths: list[str], settings: dict[str, Any]) -> dict[str, float]:
+def _short_training(shards: ShardLoaders, settings: dict[str, Any]) -> dict[str, float]:
     """A small pix2pix trained for a few hundred steps on the stream."""
     keras.utils.set_random_seed(0)
     size, width = settings["size"], settings["base_filters"]
@@ -323,7 +324,7 @@ def _short_training(paths: list[str], settings: dict[str, Any]) -> dict[str, flo
         d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
     )
     dataset = pair_dataset(
-        paths,
+        shards,
         image_size=size,
         batch_size=settings["batch"],
         training=True,

@@ -3,7 +3,7 @@ Sketchy-tree dataset)."""
 
 from .atomic_dataset import AtomicDataset
 from .file_bytes_dataset import FileBytesDataset
-from .npz_shards_dataset import LazyNpz, NpzShardsDataset, ResumableShard
+from .npz_shards_dataset import LazyNpz, NpzShardsDataset, ResumableShard, ShardLoaders
 from .registered_service_dataset import RegisteredServiceDataset
 from .sketchy_tree_dataset import SketchyTree, SketchyTreeDataset
 
@@ -14,6 +14,7 @@ __all__ = [
     "NpzShardsDataset",
     "RegisteredServiceDataset",
     "ResumableShard",
+    "ShardLoaders",
     "SketchyTree",
     "SketchyTreeDataset",
 ]

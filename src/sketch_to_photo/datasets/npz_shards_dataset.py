@@ -7,9 +7,10 @@ sub-folders. All shards are written into a temporary folder that replaces the pr
 only when every shard is complete: a failed run leaves the old set intact.
 
 Loading gives ``{shard_name: callable}``; each callable returns a :class:`LazyNpz`, a
-read-only mapping that reads an array from disk only when it is accessed, so counting ids
-does not decode any images. The folder walk, the shard names and the lazy loaders are
-kedro-datasets' ``PartitionedDataset`` (one ``.npz`` file per partition).
+read-only mapping that reads an array from disk only when it is accessed (``length`` reads
+just an array's header, so counting pairs decodes no images). The folder walk, the shard
+names and the lazy loaders are kedro-datasets' ``PartitionedDataset`` (one ``.npz`` file per
+partition).
 
 Long work resumes: a shard given as a :class:`ResumableShard` carries a fingerprint of
 everything it is computed from (inputs and settings). Each one is written, as soon as it is
@@ -81,10 +82,33 @@ class LazyNpz(Mapping[str, np.ndarray]):
             self._keys = tuple(name.removesuffix(".npy") for name in archive.namelist())
 
     def __getitem__(self, key: str) -> np.ndarray:
-        if key not in self._keys:
-            raise KeyError(f"{key!r} is not in {self.path} (keys: {', '.join(self._keys)})")
+        self._check_key(key)
         with np.load(self.path, allow_pickle=False) as npz:
             return npz[key]
+
+    def length(self, key: str) -> int:
+        """Length of one array, read from its header (nothing is decompressed)."""
+        self._check_key(key)
+        with zipfile.ZipFile(self.path) as archive, archive.open(f"{key}.npy") as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape, _, _ = np.lib.format.read_array_header_1_0(member)
+            else:
+                shape, _, _ = np.lib.format.read_array_header_2_0(member)
+        return int(shape[0])
+
+    @property
+    def version(self) -> str:
+        """What changes with the shard's content: the fingerprint it was computed from, else
+        (a shard saved without one) its file's size and modification time."""
+        if self.fingerprint is not None:
+            return self.fingerprint
+        stat = self.path.stat()
+        return f"{stat.st_size}|{stat.st_mtime_ns}"
+
+    def _check_key(self, key: str) -> None:
+        if key not in self._keys:
+            raise KeyError(f"{key!r} is not in {self.path} (keys: {', '.join(self._keys)})")
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._keys)
@@ -94,6 +118,10 @@ class LazyNpz(Mapping[str, np.ndarray]):
 
     def __repr__(self) -> str:
         return f"LazyNpz({str(self.path)!r}, keys={list(self._keys)})"
+
+
+# What NpzShardsDataset.load returns: shard name -> loader of that shard, in folder order.
+ShardLoaders = Mapping[str, Callable[[], LazyNpz]]
 
 
 class _NpzFile(AbstractDataset[None, LazyNpz]):

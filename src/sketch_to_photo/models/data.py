@@ -1,7 +1,9 @@
 """tf.data input pipelines that stream (sketch, photo) pairs from the npz shards.
 
-Only one shard's arrays are in memory at a time: shards are read one after another with
-``np.load`` and converted with :func:`sketch_to_photo.inference.prepare_pair_arrays` (the same
+The shards are the loaders of the ``pair_shards`` dataset (:class:`~sketch_to_photo.datasets.
+ShardLoaders`). Only one shard's arrays are in memory at a time: shards are read one after
+another through their loaders (inside ``tf.data``, which only passes the shard's index) and
+converted with :func:`sketch_to_photo.inference.prepare_pair_arrays` (the same
 preprocessing the demo uses) in small chunks, so float32 copies of a whole shard never exist.
 Training mode shuffles the shard order and the pairs within each shard every epoch, mixes pairs
 across shard boundaries with a shuffle buffer, and applies pix2pix's random jitter and mirroring
@@ -11,13 +13,12 @@ to the sketch and photo together. Every random choice is seeded, so a run is rep
 from __future__ import annotations
 
 import math
-import os
-import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import tensorflow as tf
 
+from sketch_to_photo.datasets import LazyNpz, ShardLoaders
 from sketch_to_photo.inference import prepare_images, prepare_pair_arrays
 
 JITTER_RATIO = 286 / 256  # pix2pix: upscale 256 -> 286, then random-crop back to 256
@@ -25,7 +26,7 @@ CHUNK_PAIRS = 32  # pairs converted to float32 at once inside a shard
 
 
 def pair_dataset(
-    shard_paths: Sequence[str | os.PathLike],
+    shards: ShardLoaders,
     *,
     image_size: int,
     batch_size: int,
@@ -38,7 +39,8 @@ def pair_dataset(
     drop_remainder: bool = False,
     num_classes: int = 0,
 ) -> tf.data.Dataset:
-    """Batches of ``(sketches, photos)`` float32 in [-1, 1], shape (B, S, S, 3).
+    """Batches of ``(sketches, photos)`` float32 in [-1, 1], shape (B, S, S, 3), from the
+    ``shards`` (name -> loader, read in this order).
 
     With ``with_labels`` the batches are ``(sketches, labels)`` with int32 category labels (the
     photos are not read). With ``num_classes > 0`` (a class-aware generator's input) they are
@@ -46,14 +48,14 @@ def pair_dataset(
     augmentation. The dataset is finite with a known cardinality and can be iterated again for
     every epoch of ``model.fit``.
     """
-    paths = [os.fspath(path) for path in shard_paths]
-    if not paths:
+    loaders = list(shards.values())
+    if not loaders:
         raise ValueError("no shards given: run the data_processing pipeline first")
     if batch_size <= 0 or image_size <= 0:
         raise ValueError(
             f"batch_size and image_size must be positive, got {batch_size}, {image_size}"
         )
-    n_pairs = count_pairs(paths)
+    n_pairs = count_pairs(shards)
 
     if with_labels and num_classes:
         raise ValueError("with_labels and num_classes are exclusive")
@@ -64,20 +66,25 @@ def pair_dataset(
     if num_classes:
         signature = (*signature, label_spec)
     reader = _ShardReader(
-        image_size=image_size, second_key=second_key, shuffle=training, labels=num_classes > 0
+        loaders,
+        image_size=image_size,
+        second_key=second_key,
+        shuffle=training,
+        labels=num_classes > 0,
     )
 
-    shards = tf.data.Dataset.from_tensor_slices(paths)
+    # Shard indices, not files: the reader loads each shard through its loader in Python.
+    indices = tf.data.Dataset.range(len(loaders))
     if training:
-        shards = shards.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+        indices = indices.shuffle(len(loaders), seed=seed, reshuffle_each_iteration=True)
         # One fresh seed per shard and epoch for the order of the pairs inside it.
         shard_seeds = tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True)
-        shards = tf.data.Dataset.zip(shards, shard_seeds)
+        indices = tf.data.Dataset.zip(indices, shard_seeds)
     else:
-        shards = shards.map(lambda path: (path, tf.constant(0, tf.int64)))
-    pairs = shards.flat_map(
-        lambda path, shard_seed: tf.data.Dataset.from_generator(
-            reader, args=(path, shard_seed), output_signature=signature
+        indices = indices.map(lambda index: (index, tf.constant(0, tf.int64)))
+    pairs = indices.flat_map(
+        lambda index, shard_seed: tf.data.Dataset.from_generator(
+            reader, args=(index, shard_seed), output_signature=signature
         )
     ).unbatch()
     pairs = pairs.apply(tf.data.experimental.assert_cardinality(n_pairs))
@@ -98,9 +105,9 @@ def pair_dataset(
     return pairs.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
 
 
-def count_pairs(shard_paths: Sequence[str | os.PathLike]) -> int:
+def count_pairs(shards: ShardLoaders) -> int:
     """Total number of pairs in the shards, from the ``sketch_ids`` array headers only."""
-    return sum(_array_length(path, "sketch_ids") for path in shard_paths)
+    return sum(load().length("sketch_ids") for load in shards.values())
 
 
 def training_steps_per_epoch(n_pairs: int, batch_size: int, *, drop_remainder: bool = False) -> int:
@@ -111,21 +118,29 @@ def training_steps_per_epoch(n_pairs: int, batch_size: int, *, drop_remainder: b
 
 
 class _ShardReader:
-    """Generator factory for ``from_generator``: yields one shard as float32 chunks."""
+    """Generator factory for ``from_generator``: yields one shard, by index into ``loaders``,
+    as float32 chunks."""
 
     def __init__(
-        self, *, image_size: int, second_key: str, shuffle: bool, labels: bool = False
+        self,
+        loaders: list[Callable[[], LazyNpz]],
+        *,
+        image_size: int,
+        second_key: str,
+        shuffle: bool,
+        labels: bool = False,
     ) -> None:
+        self.loaders = loaders
         self.image_size = image_size
         self.second_key = second_key
         self.shuffle = shuffle
         self.labels = labels  # also yield the labels after the pair
 
-    def __call__(self, path: bytes, shard_seed: np.int64) -> Iterator[tuple[np.ndarray, ...]]:
-        with np.load(os.fsdecode(path), allow_pickle=False) as npz:
-            sketches = npz["sketches"]
-            second = npz[self.second_key]
-            labels = npz["labels"] if self.labels else None
+    def __call__(self, index: np.int64, shard_seed: np.int64) -> Iterator[tuple[np.ndarray, ...]]:
+        shard = self.loaders[int(index)]()
+        sketches = shard["sketches"]
+        second = shard[self.second_key]
+        labels = shard["labels"] if self.labels else None
         order = np.arange(len(sketches))
         if self.shuffle:
             order = np.random.default_rng(int(shard_seed) & 0x7FFF_FFFF_FFFF_FFFF).permutation(
@@ -179,26 +194,8 @@ def _make_augment(
     return augment
 
 
-def _array_length(path: str | os.PathLike, key: str) -> int:
-    """Length of one array of an npz, read from its header (nothing else is decompressed)."""
-    with zipfile.ZipFile(path) as archive:
-        try:
-            member = archive.open(f"{key}.npy")
-        except KeyError as exc:
-            raise ValueError(
-                f"{os.fspath(path)} has no {key!r} array: is it a pair shard?"
-            ) from exc
-        with member:
-            version = np.lib.format.read_magic(member)
-            if version == (1, 0):
-                shape, _, _ = np.lib.format.read_array_header_1_0(member)
-            else:
-                shape, _, _ = np.lib.format.read_array_header_2_0(member)
-    return int(shape[0])
-
-
 def unique_photos(
-    shard_paths: Sequence[str | os.PathLike], *, image_size: int
+    shards: ShardLoaders, *, image_size: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The distinct photos of the shards, one per photo (not one copy per sketch).
 
@@ -211,18 +208,18 @@ def unique_photos(
     photos: list[np.ndarray] = []
     labels: list[np.ndarray] = []
     ids: list[str] = []
-    for path in shard_paths:
-        with np.load(os.fspath(path), allow_pickle=False) as npz:
-            shard_ids = npz["photo_ids"]
-            first = [
-                i for i, photo_id in enumerate(shard_ids.tolist())
-                if not (photo_id in seen or seen.add(photo_id))
-            ]  # fmt: skip
-            if not first:
-                continue
-            photos.append(prepare_images(npz["photos"][first], image_size))
-            labels.append(npz["labels"][first].astype(np.int64))
-            ids.extend(shard_ids[first].tolist())
+    for load in shards.values():
+        shard = load()
+        shard_ids = shard["photo_ids"]
+        first = [
+            i for i, photo_id in enumerate(shard_ids.tolist())
+            if not (photo_id in seen or seen.add(photo_id))
+        ]  # fmt: skip
+        if not first:
+            continue
+        photos.append(prepare_images(shard["photos"][first], image_size))
+        labels.append(shard["labels"][first].astype(np.int64))
+        ids.extend(shard_ids[first].tolist())
     if not photos:
         return (
             np.zeros((0, image_size, image_size, 3), np.float32),

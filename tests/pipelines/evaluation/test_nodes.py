@@ -16,7 +16,7 @@ from sketch_to_photo.datasets import NpzShardsDataset
 from sketch_to_photo.models.classifier import build_small_classifier
 from sketch_to_photo.models.data import unique_photos
 from sketch_to_photo.models.faithfulness import judge_predictions
-from sketch_to_photo.pairs import shard_paths
+from sketch_to_photo.pairs import split_shards
 from sketch_to_photo.pipelines.evaluation import nodes
 from sketch_to_photo.pipelines.evaluation.nodes import (
     _inception_features_model,
@@ -164,7 +164,7 @@ def _class_aware_generator(num_classes: int) -> keras.Model:
 
 
 def test_unique_photos_are_one_per_photo_with_their_labels(shards):
-    photos, labels, ids = unique_photos(shard_paths(shards, "train"), image_size=SIZE)
+    photos, labels, ids = unique_photos(split_shards(shards, "train"), image_size=SIZE)
     assert len(ids) == len(set(ids.tolist())) == len(photos) == len(labels) == 4 * 5
     assert photos.shape[1:] == (SIZE, SIZE, 3) and photos.min() >= -1 and photos.max() <= 1
     assert np.bincount(labels).tolist() == [5, 5, 5, 5]
@@ -176,9 +176,9 @@ def test_judge_recognises_real_photos_and_scores_the_mean_photo_at_one_class_rat
     assert summary["train_photos"] == 20 and summary["num_classes"] == 4
     assert summary["train_accuracy"] == 1.0  # inference mode: the batch-norm statistics hold
     # 5 train photos per category, unseen test photos of other colours: well above chance.
-    photos, labels, _ = unique_photos(shard_paths(shards, "test"), image_size=SIZE)
+    photos, labels, _ = unique_photos(split_shards(shards, "test"), image_size=SIZE)
     assert np.mean(judge_predictions(model, photos) == labels) >= 0.5  # chance is 0.25
-    mean_photo = _mean_training_photo(shard_paths(shards, "train"), SIZE)
+    mean_photo = _mean_training_photo(split_shards(shards, "train"), SIZE)
     (called,) = judge_predictions(model, mean_photo[None])
     # The mean photo is one image: right for exactly the pairs of the class it is called.
     report, _, _ = evaluate_generator(
@@ -243,7 +243,7 @@ def test_class_aware_generator_gets_true_and_guessed_category_scores(shards, jud
 def test_a_generator_no_better_than_the_mean_photo_is_registered_but_never_champion(
     shards, judge, tracking
 ):
-    mean_photo = _mean_training_photo(shard_paths(shards, "train"), SIZE)
+    mean_photo = _mean_training_photo(split_shards(shards, "train"), SIZE)
     generator = _constant_generator(mean_photo)
     report, metrics, _ = evaluate_generator(
         generator, shards, *judge, build_small_classifier(4, 32), EVALUATION

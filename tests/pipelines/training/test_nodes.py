@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
+from sketch_to_photo.datasets import NpzShardsDataset, ResumableShard, ShardLoaders
 from sketch_to_photo.models.precision import has_gpu
 from sketch_to_photo.pipelines.training.nodes import (
     BACKUP_SETTINGS_FILE,
@@ -64,16 +66,43 @@ def test_unreadable_backup_without_a_previous_copy_starts_afresh(tmp_path):
     assert not (tmp_path / "backup" / "latest.weights.h5").exists()
 
 
+def _shards(folder, **arrays_by_name) -> ShardLoaders:
+    """Pair shards as the catalog loads them (only their names and versions matter here)."""
+    NpzShardsDataset(path=str(folder)).save(arrays_by_name)
+    return NpzShardsDataset(path=str(folder)).load()
+
+
+def _ids(n: int) -> dict[str, np.ndarray]:
+    return {"sketch_ids": np.array([f"n0_{i}-1" for i in range(n)])}
+
+
 def test_settings_hash_ignores_epochs_but_not_the_model(tmp_path):
-    shards = [tmp_path / "train" / "teapot-00000.npz"]
+    shards = _shards(tmp_path / "pairs", **{"train/teapot-00000": _ids(2)})
     base = _settings_hash(SETTINGS, shards)
     assert _settings_hash({**SETTINGS, "epochs": 50}, shards) == base  # more epochs may resume
     assert _settings_hash({**SETTINGS, "base_filters": 8}, shards) != base
-    assert _settings_hash(SETTINGS, [*shards, tmp_path / "train" / "cat-00000.npz"]) != base
+    more = _shards(tmp_path / "more", **{"train/teapot-00000": _ids(2), "train/cat-00000": _ids(1)})
+    assert _settings_hash(SETTINGS, {**shards, "train/cat-00000": more["train/cat-00000"]}) != base
+
+
+def test_settings_hash_follows_the_shards_content(tmp_path):
+    folder = tmp_path / "pairs"
+    shards = _shards(folder, **{"train/teapot-00000": _ids(2)})
+    base = _settings_hash(SETTINGS, shards)
+    assert _settings_hash(SETTINGS, NpzShardsDataset(path=str(folder)).load()) == base
+    rewritten = _shards(folder, **{"train/teapot-00000": _ids(3)})
+    assert _settings_hash(SETTINGS, rewritten) != base
+    # Shards saved with fingerprints (the pipeline's): the fingerprint is what counts.
+    resumable = _shards(folder, **{"train/teapot-00000": ResumableShard("fp1", lambda: _ids(2))})
+    fingerprinted = _settings_hash(SETTINGS, resumable)
+    again = _shards(folder, **{"train/teapot-00000": ResumableShard("fp1", lambda: _ids(2))})
+    assert _settings_hash(SETTINGS, again) == fingerprinted
+    changed = _shards(folder, **{"train/teapot-00000": ResumableShard("fp2", lambda: _ids(2))})
+    assert _settings_hash(SETTINGS, changed) != fingerprinted
 
 
 def test_settings_hash_covers_strategy_precision_and_what_auto_became(tmp_path):
-    shards = [tmp_path / "train" / "teapot-00000.npz"]
+    shards = _shards(tmp_path / "pairs", **{"train/teapot-00000": _ids(2)})
     base = _settings_hash({**SETTINGS, "precision": "auto"}, shards, {"precision": "float32"})
     for key, value in (("strategy", "mirrored"), ("precision", "float32"), ("jit_compile", True)):
         assert _settings_hash({**SETTINGS, "precision": "auto", key: value}, shards) != base

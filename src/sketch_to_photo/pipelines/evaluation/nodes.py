@@ -16,7 +16,7 @@ import math
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from PIL import Image
 
+from sketch_to_photo.datasets import ShardLoaders
 from sketch_to_photo.inference import generator_inputs, is_class_aware, prepare_images, to_uint8
 from sketch_to_photo.metrics import frechet_distance, per_image_metrics
 from sketch_to_photo.models import PerceptualLoss, build_vgg16_features, resolve_vgg_weights
@@ -35,7 +36,7 @@ from sketch_to_photo.models.callbacks import caption_grid, render_grid
 from sketch_to_photo.models.data import pair_dataset, unique_photos
 from sketch_to_photo.models.faithfulness import JudgeSettings, judge_predictions, train_judge
 from sketch_to_photo.models.perceptual import CONNECT_TIMEOUT_S, check_reachable, keras_cache_path
-from sketch_to_photo.pairs import shard_paths, split_and_category
+from sketch_to_photo.pairs import split_and_category, split_shards
 from sketch_to_photo.registry import (
     CHAMPION,
     follow_champion,
@@ -77,12 +78,11 @@ def judge_settings(evaluation: dict[str, Any]) -> tuple[JudgeSettings, int, str]
     return settings, ensemble, str(options.get("weights", "auto"))
 
 
-def _shard_labels(pair_shards: dict[str, Any]) -> dict[str, int]:
+def _shard_labels(pair_shards: ShardLoaders) -> dict[str, int]:
     """Category name -> label index, read from the shards' ``labels`` arrays."""
     labels: dict[str, int] = {}
     for name, load in sorted(pair_shards.items()):
-        with np.load(load().path, allow_pickle=False) as npz:
-            shard_labels = npz["labels"]
+        shard_labels = load()["labels"]
         if len(shard_labels):
             labels[split_and_category(name)[1]] = int(shard_labels[0])
     return labels
@@ -122,7 +122,7 @@ def recalibrate_batch_norm(model: keras.Model, images: np.ndarray, chunk: int = 
 
 
 def train_faithfulness_judge(
-    pair_shards: dict[str, Any], evaluation: dict[str, Any]
+    pair_shards: ShardLoaders, evaluation: dict[str, Any]
 ) -> tuple[keras.Model, dict[str, Any]]:
     """Train the photo judge on the unique real train-split photos; say which judge it is.
 
@@ -131,11 +131,11 @@ def train_faithfulness_judge(
     several points between seeds.
     """
     settings, ensemble, weights_option = judge_settings(evaluation)
-    train_files = shard_paths(pair_shards, "train")
-    if not train_files:
+    train_shards = split_shards(pair_shards, "train")
+    if not train_shards:
         raise ValueError("No training shards: run `kedro run --pipelines data_processing` first.")
     num_classes = max(_shard_labels(pair_shards).values()) + 1
-    photos, labels, _ = unique_photos(train_files, image_size=settings.image_size)
+    photos, labels, _ = unique_photos(train_shards, image_size=settings.image_size)
     weights = resolve_vgg_weights(weights_option)
     started = time.perf_counter()
     members = []
@@ -194,9 +194,9 @@ def train_faithfulness_judge(
 # ---- evaluation -------------------------------------------------------------------------
 
 
-def _mean_training_photo(train_files: list[Path], size: int) -> np.ndarray:
+def _mean_training_photo(train_shards: ShardLoaders, size: int) -> np.ndarray:
     total, count = np.zeros((size, size, 3), np.float64), 0
-    for _, photos in pair_dataset(train_files, image_size=size, batch_size=64, training=False):
+    for _, photos in pair_dataset(train_shards, image_size=size, batch_size=64, training=False):
         total += photos.numpy().sum(axis=0)
         count += len(photos)
     return (total / max(count, 1)).astype(np.float32)
@@ -259,16 +259,15 @@ class _Batch:
 
 
 def _test_batches(
-    path: Path, size: int, batch_size: int, classifier: keras.Model | None
+    shard: Mapping[str, np.ndarray], size: int, batch_size: int, classifier: keras.Model | None
 ) -> list[_Batch]:
     """A test shard in batches, through the training preprocessing (``prepare_images``).
 
     With ``classifier``, the shard's uint8 sketches are also prepared at the classifier's own
     input size and its guess (argmax) is attached to each pair.
     """
-    with np.load(path, allow_pickle=False) as npz:
-        sketches_u8, photos_u8 = npz["sketches"], npz["photos"]
-        labels = npz["labels"].astype(np.int64)
+    sketches_u8, photos_u8 = shard["sketches"], shard["photos"]
+    labels = shard["labels"].astype(np.int64)
     batches = []
     for start in range(0, len(labels), batch_size):
         part = slice(start, start + batch_size)
@@ -292,7 +291,7 @@ def _test_batches(
 
 def _collect(
     systems: dict[str, System],
-    test_files: list[Path],
+    test_shards: ShardLoaders,
     size: int,
     batch_size: int,
     perceptual: PerceptualLoss,
@@ -308,9 +307,9 @@ def _collect(
     real_features: list[np.ndarray] = []
     fake_features: list[np.ndarray] = []
     guess_right: list[float] = []
-    for path in test_files:
-        category = split_and_category(f"test/{path.stem}")[1]
-        for batch in _test_batches(path, size, batch_size, classifier):
+    for shard_name, load in test_shards.items():
+        category = split_and_category(shard_name)[1]
+        for batch in _test_batches(load(), size, batch_size, classifier):
             real = batch.photos
             hits = judge_predictions(judge, real) == batch.labels
             collected[category][REAL]["faithfulness"].extend(hits.astype(float).tolist())
@@ -490,7 +489,7 @@ def _result_grid(
 
 def evaluate_generator(
     generator: keras.Model,
-    pair_shards: dict[str, Any],
+    pair_shards: ShardLoaders,
     faithfulness_judge: keras.Model,
     faithfulness_judge_summary: dict[str, Any],
     sketch_classifier: keras.Model,
@@ -501,8 +500,8 @@ def evaluate_generator(
     A class-aware generator is evaluated with each sketch's true category (the headline) and
     with the sketch classifier's guess (``faithfulness_guessed_category``).
     """
-    test_files = shard_paths(pair_shards, "test")
-    if not test_files:
+    test_shards = split_shards(pair_shards, "test")
+    if not test_shards:
         raise ValueError("No test shards: run `kedro run --pipelines data_processing` first.")
     labels_by_name = _shard_labels(pair_shards)
     categories = {index: name for name, index in labels_by_name.items()}
@@ -510,7 +509,7 @@ def evaluate_generator(
     size = int(generator.inputs[0].shape[1])
     keras.utils.set_random_seed(int(evaluation["seed"]))
     untrained = keras.models.clone_model(generator)  # same architecture, fresh weights
-    mean_photo = _mean_training_photo(shard_paths(pair_shards, "train"), size)
+    mean_photo = _mean_training_photo(split_shards(pair_shards, "train"), size)
 
     def run(model: keras.Model, sketches: np.ndarray, categories: np.ndarray) -> np.ndarray:
         return np.asarray(model(generator_inputs(model, sketches, categories), training=False))
@@ -529,7 +528,7 @@ def evaluate_generator(
     inception, fid_reason = _inception_features_model(str(evaluation["fid_weights"]))
     collected, grid_rows, (real_features, fake_features), guess_right = _collect(
         systems,
-        test_files,
+        test_shards,
         size,
         int(evaluation["batch_size"]),
         perceptual,

@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
 
+from sketch_to_photo.datasets import ShardLoaders
 from sketch_to_photo.models import (
     VggWeights,
     VggWeightsUnavailable,
@@ -26,7 +27,7 @@ from sketch_to_photo.models import (
 from sketch_to_photo.models.callbacks import MlflowMetricsLogger
 from sketch_to_photo.models.classifier import build_small_classifier
 from sketch_to_photo.models.data import count_pairs, pair_dataset, training_steps_per_epoch
-from sketch_to_photo.pairs import shard_paths, training_files
+from sketch_to_photo.pairs import split_shards, training_shards
 from sketch_to_photo.registry import log_and_register, promote_if_better
 
 matplotlib.use("Agg")
@@ -121,7 +122,7 @@ def _stroke_and_erasing(probability_stroke: float, probability_erase: float, see
 
 
 def train_sketch_classifier(
-    pair_shards: dict[str, Any], sketch_classifier: dict[str, Any], pairs_manifest: dict[str, Any]
+    pair_shards: ShardLoaders, sketch_classifier: dict[str, Any], pairs_manifest: dict[str, Any]
 ) -> tuple[keras.Model, dict[str, Any]]:
     """Fit the classifier on the train split's sketches (validation split for val_ metrics).
 
@@ -129,7 +130,7 @@ def train_sketch_classifier(
     used is tagged in MLflow (``classifier_backbone``) and written in the history.
     """
     options = sketch_classifier
-    train_files, validation_files = training_files(pair_shards)
+    train_shards, validation_shards = training_shards(pair_shards)
     keras.utils.set_random_seed(int(options["seed"]))
     backbone, weights, note = choose_backbone(options)
     logger.info("Sketch classifier backbone: %s (%s)", backbone, note)
@@ -162,7 +163,7 @@ def train_sketch_classifier(
 
     batch_size = int(options["batch_size"])
     epochs = int(options["epochs"])
-    steps = training_steps_per_epoch(count_pairs(train_files), batch_size) * epochs
+    steps = training_steps_per_epoch(count_pairs(train_shards), batch_size) * epochs
     smoothing = float(options.get("label_smoothing", 0.0))
     model.compile(
         optimizer=keras.optimizers.Adam(_learning_rate(options, steps)),
@@ -173,7 +174,7 @@ def train_sketch_classifier(
     # The small CNN mirrors, shifts and zooms inside the model; VGG16 gets pix2pix's jitter.
     jitter = backbone == "vgg16" or not bool(options.get("augment", True))
     train_data = pair_dataset(
-        train_files, training=True, jitter=jitter, flip=jitter, with_labels=True, **data
+        train_shards, training=True, jitter=jitter, flip=jitter, with_labels=True, **data
     )
     stroke = float(options.get("stroke_augment", 0.0))
     erase = float(options.get("random_erasing", 0.0))
@@ -185,8 +186,8 @@ def train_sketch_classifier(
 
     train_data = train_data.map(one_hot)
     validation_data = (
-        pair_dataset(validation_files, training=False, with_labels=True, **data).map(one_hot)
-        if validation_files
+        pair_dataset(validation_shards, training=False, with_labels=True, **data).map(one_hot)
+        if validation_shards
         else None
     )
     started = time.perf_counter()
@@ -224,17 +225,17 @@ def _confusion_figure(confusion: np.ndarray, categories: list[str]) -> Figure:
 
 def evaluate_sketch_classifier(
     model: keras.Model,
-    pair_shards: dict[str, Any],
+    pair_shards: ShardLoaders,
     sketch_classifier: dict[str, Any],
     pairs_manifest: dict[str, Any],
 ) -> tuple[dict[str, Any], dict[str, Any], Figure]:
     """Accuracy overall and per category, and the confusion matrix, on the test split."""
     categories = list(pairs_manifest["categories"])
-    test_files = shard_paths(pair_shards, "test")
-    if not test_files:
+    test_shards = split_shards(pair_shards, "test")
+    if not test_shards:
         raise ValueError("No test shards: run `kedro run --pipelines data_processing` first.")
     dataset = pair_dataset(
-        test_files,
+        test_shards,
         image_size=int(sketch_classifier["image_size"]),
         batch_size=32,
         training=False,

@@ -28,6 +28,7 @@ import mlflow
 import numpy as np
 import tensorflow as tf
 
+from sketch_to_photo.datasets import ShardLoaders
 from sketch_to_photo.models import (
     PerceptualLoss,
     Pix2Pix,
@@ -44,7 +45,7 @@ from sketch_to_photo.models.callbacks import (
 from sketch_to_photo.models.data import count_pairs, pair_dataset
 from sketch_to_photo.models.distribute import TrainingStrategy, make_strategy
 from sketch_to_photo.models.precision import has_gpu, set_precision_policy, wrap_optimizer
-from sketch_to_photo.pairs import training_files
+from sketch_to_photo.pairs import training_shards
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +56,12 @@ JIT_CHOICES = ("auto", True, False)
 
 
 def _settings_hash(
-    training: dict[str, Any], shards: list[Path], resolved: dict[str, Any] | None = None
+    training: dict[str, Any], shards: ShardLoaders, resolved: dict[str, Any] | None = None
 ) -> str:
     """What a backup must match to be resumed: model/optimiser settings and the data.
 
+    The data is each shard's name and version (the fingerprint it was computed from, else its
+    file's size and modification time), so rewritten shards start a fresh training.
     ``resolved`` holds what ``auto`` settings became on this machine (the precision policy
     changes the optimizer's variables, so a backup made under another one cannot be loaded).
     """
@@ -68,7 +71,11 @@ def _settings_hash(
         if k not in {"epochs", "sample_grid_every", "checkpoint_every"}
     }
     payload = json.dumps(
-        {"training": relevant, "shards": [p.name for p in shards], "resolved": resolved or {}},
+        {
+            "training": relevant,
+            "shards": {name: load().version for name, load in shards.items()},
+            "resolved": resolved or {},
+        },
         sort_keys=True,
         default=str,
     )
@@ -258,8 +265,8 @@ def skip_symbolic_build(model: keras.Model) -> None:
 
 
 def _pair_datasets(
-    train_files: list[Path],
-    validation_files: list[Path],
+    train_shards: ShardLoaders,
+    validation_shards: ShardLoaders,
     n_validation: int,
     training: dict[str, Any],
     data: dict[str, int],
@@ -268,7 +275,7 @@ def _pair_datasets(
     """The shuffled, augmented train batches and the validation batches (None when too few)."""
     batch_size, replicas = int(training["batch_size"]), distribution.replicas
     train_data = pair_dataset(
-        train_files,
+        train_shards,
         training=True,
         batch_size=batch_size,
         jitter=bool(training["jitter"]),
@@ -281,7 +288,7 @@ def _pair_datasets(
     validation_batch, validation_drop = _validation_batching(n_validation, batch_size, replicas)
     validation_data = (
         pair_dataset(
-            validation_files,
+            validation_shards,
             training=False,
             batch_size=validation_batch,
             drop_remainder=validation_drop,
@@ -292,7 +299,8 @@ def _pair_datasets(
     )
     if distribution.num_workers > 1:
         # Every worker reads the same seeded stream and keeps its share of each batch; the
-        # shards are npz files read in Python, which file-based auto-sharding cannot split.
+        # shards are read through their loaders in Python, which file-based auto-sharding
+        # cannot split.
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = (
             tf.data.experimental.AutoShardPolicy.DATA
@@ -333,7 +341,7 @@ def _callbacks(
 
 def _grid_samples(
     validation_data: tf.data.Dataset | None,
-    train_files: list[Path],
+    train_shards: ShardLoaders,
     batch_size: int,
     data: dict[str, int],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -341,7 +349,7 @@ def _grid_samples(
     inputs, photos = next(
         iter(
             validation_data
-            or pair_dataset(train_files, training=False, batch_size=batch_size, **data)
+            or pair_dataset(train_shards, training=False, batch_size=batch_size, **data)
         )
     )
     sketches, categories = inputs if data["num_classes"] else (inputs, None)
@@ -354,7 +362,7 @@ def _grid_samples(
 
 
 def train_generator(
-    pair_shards: dict[str, Any], pairs_manifest: dict[str, Any], training: dict[str, Any]
+    pair_shards: ShardLoaders, pairs_manifest: dict[str, Any], training: dict[str, Any]
 ) -> tuple[keras.Model, dict[str, Any]]:
     """Fit pix2pix on the train split (validation split for val_ metrics); return the generator.
 
@@ -363,15 +371,15 @@ def train_generator(
     """
     # First: MultiWorkerMirroredStrategy must exist before TensorFlow runs anything.
     distribution: TrainingStrategy = make_strategy(str(training["strategy"]))
-    train_files, validation_files = training_files(pair_shards)
+    train_shards, validation_shards = training_shards(pair_shards)
     keras.utils.set_random_seed(int(training["seed"]))
     size, batch_size, epochs = (
         int(training["image_size"]),
         int(training["batch_size"]),
         int(training["epochs"]),
     )
-    n_train = count_pairs(train_files)
-    n_validation = count_pairs(validation_files) if validation_files else 0
+    n_train = count_pairs(train_shards)
+    n_validation = count_pairs(validation_shards)
     _check_global_batch(batch_size, distribution.replicas, n_train)
     categories = list(pairs_manifest["categories"])
     num_classes = len(categories) if bool(training["class_aware"]) else 0
@@ -389,7 +397,7 @@ def train_generator(
         )
     data = {"image_size": size, "seed": int(training["seed"]), "num_classes": num_classes}
     train_data, validation_data = _pair_datasets(
-        train_files, validation_files, n_validation, training, data, distribution
+        train_shards, validation_shards, n_validation, training, data, distribution
     )
     backup_dir = Path(training["backup_dir"])
     if not distribution.is_chief:  # workers may share a filesystem: one backup each
@@ -398,7 +406,7 @@ def train_generator(
         backup_dir,
         _settings_hash(
             training,
-            train_files + validation_files,
+            {**train_shards, **validation_shards},
             {"precision": setup["precision"], "replicas": distribution.replicas},
         ),
     )
@@ -406,7 +414,7 @@ def train_generator(
         training,
         distribution,
         backup_dir,
-        _grid_samples(validation_data, train_files, batch_size, data),
+        _grid_samples(validation_data, train_shards, batch_size, data),
     )
     logger.info(
         "Training pix2pix %dpx, base %d filters, on %d pairs for %d epochs (global batch %d, "
