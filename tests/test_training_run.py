@@ -1,16 +1,11 @@
 """The whole default pipeline at tiny settings, through KedroSession, into a temporary
-SQLite MLflow store; and a real `kedro run` killed during training, then resumed."""
+SQLite MLflow store. (A `kedro run` killed during training and resumed is one of the fault
+points of tests/test_fault_injection.py.)"""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
-from typing import Any
 
 import mlflow
 import numpy as np
@@ -18,9 +13,6 @@ import pytest
 from mlflow import MlflowClient
 
 from sketch_to_photo.inference import generate_photo, preprocess_sketch
-from tests.conftest import DATA_PIPELINES, SMALL_RUN, TINY_RUN, run
-
-TINY = TINY_RUN
 
 
 def _client(project: Path) -> MlflowClient:
@@ -83,52 +75,3 @@ def test_default_run_trains_evaluates_and_registers_loadable_models(trained_proj
     probabilities = classifier.predict(preprocess_sketch(sketch_file, 32)[None], verbose=0)
     assert probabilities.shape == (1, 4) and probabilities.sum() == pytest.approx(1.0, abs=1e-4)
     assert client.get_model_version_by_alias("sketch_category", "champion").version is not None
-
-
-def _kedro(project: Path, params: dict[str, Any], log: Path) -> subprocess.Popen:
-    flat = ",".join(f"{key}={value}" for key, value in params.items())
-    env = {**os.environ, "DO_NOT_TRACK": "1", "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "kedro", "run", "--pipelines", "training", f"--params={flat}"],
-        cwd=project, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-
-
-def _epochs_done(metadata: Path) -> int:
-    """Completed epochs in Keras' backup (-1 while absent or being written)."""
-    try:
-        return int(json.loads(metadata.read_text())["epoch"])
-    except (OSError, ValueError, KeyError):
-        return -1
-
-
-def test_killed_training_resumes_from_its_last_epoch(project):
-    run(project, DATA_PIPELINES, SMALL_RUN)
-    params = {
-        "training.image_size": 32, "training.base_filters": 4, "training.batch_size": 8, "training.epochs": 40,
-        "training.perceptual.weight": 0, "training.sample_grid_every": 100, "training.checkpoint_every": 0,
-    }  # fmt: skip
-    metadata = project / "data" / "06_models" / "training_backup" / "training_metadata.json"
-    process = _kedro(project, params, project / "first.log")
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and process.poll() is None:
-        if _epochs_done(metadata) >= 2:
-            break
-        time.sleep(0.05)
-    assert process.poll() is None, (
-        "training ended before it could be killed:\n" + (project / "first.log").read_text()[-3000:]
-    )
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
-    killed_after = _epochs_done(metadata)
-    if killed_after < 0:  # killed while Keras rewrote it: the previous copy is what resumes
-        killed_after = _epochs_done(metadata.with_name(metadata.name + ".bkp"))
-    assert 2 <= killed_after < 40
-
-    second = _kedro(project, params, project / "second.log")
-    assert second.wait(timeout=400) == 0, (project / "second.log").read_text()[-3000:]
-    summary = json.loads((project / "data" / "06_models" / "training_history.json").read_text())
-    assert summary["resumed_from_epoch"] == killed_after
-    assert len(summary["history"]["g_loss"]) == 40 - summary["resumed_from_epoch"]
-    assert "Resuming training from epoch" in (project / "second.log").read_text()
-    assert not metadata.parent.exists()  # backup removed once training completed
