@@ -24,6 +24,7 @@ CPU with the step inside ``kedro run``.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import tempfile
@@ -120,9 +121,7 @@ def _random_batches(args: argparse.Namespace) -> tf.data.Dataset:
     sketches = rng.uniform(-1, 1, (n, size, size, 3)).astype(np.float32)
     photos = rng.uniform(-1, 1, (n, size, size, 3)).astype(np.float32)
     inputs = (sketches, np.eye(classes, dtype=np.float32)[rng.integers(0, classes, n)])
-    data = tf.data.Dataset.from_tensor_slices(
-        (inputs if classes else sketches, photos)
-    )  # fmt: skip
+    data = tf.data.Dataset.from_tensor_slices((inputs if classes else sketches, photos))
     return data.repeat().batch(args.profile_batch).prefetch(2)
 
 
@@ -169,7 +168,8 @@ def run(args: argparse.Namespace) -> list[Row]:
     print(f"[profile] tracing {args.profile_steps} steps", file=sys.stderr, flush=True)
     step_seconds, by_kind, flops = profile_step(args)
     op_seconds = sum(by_kind.values())
-    inter_op = tf.config.threading.get_inter_op_parallelism_threads() or 2  # 0: one per core
+    # 0 is TensorFlow's default: one inter-op thread per core.
+    inter_op = tf.config.threading.get_inter_op_parallelism_threads() or os.cpu_count() or 1
     images_per_s = args.profile_batch / step_seconds
     gflops = images_per_s * flops / 1e9
     conv_seconds = by_kind["conv forward"] + by_kind["conv backward"]
