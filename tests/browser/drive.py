@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import requests
@@ -206,15 +206,30 @@ def kedro_viz_command(port: int) -> list[str]:
     ]  # fmt: skip
 
 
-def open_kedro_viz(page, url: str, pipeline: str = "__default__") -> list[str]:  # noqa: ANN001
-    """Open one pipeline in kedro-viz, close its first-visit hints; return the shown labels."""
+def open_kedro_viz(
+    page,  # noqa: ANN001
+    url: str,
+    pipeline: str = "__default__",
+    expect: Collection[str] = (),
+    timeout_s: float = 60,
+) -> list[str]:
+    """Open one pipeline in kedro-viz, close its first-visit hints; return the shown labels.
+
+    kedro-viz draws the default pipeline first and only then fetches the one named by ``pid``,
+    so the labels are read again until every ``expect`` label is there (or the time is up).
+    """
     page.goto(f"{url}/?pid={pipeline}")
     page.locator(".pipeline-node").first.wait_for()
     page.wait_for_timeout(1000)  # the hints appear after the first render
     for hint in (page.get_by_text("Dismiss", exact=True), page.locator(".feature-hints__close")):
         if hint.count():
             hint.first.click()
-    return page.locator(".pipeline-node text").all_text_contents()
+    deadline = time.monotonic() + timeout_s
+    while True:
+        shown = page.locator(".pipeline-node text").all_text_contents()
+        if set(expect) <= set(shown) or time.monotonic() > deadline:
+            return shown
+        page.wait_for_timeout(250)
 
 
 def kedro_viz_screenshot(page, path: Path) -> None:  # noqa: ANN001
