@@ -2,11 +2,12 @@
 
 Each variant is the ``training`` parameters of a configuration environment (``--env``, default
 ``cpu_real``) with a few keys changed. It is trained with the project's training node on the
-pair shards that ``kedro run --env <env> --pipelines data_processing`` wrote, then judged on the
-test split: L1 and SSIM against the real photos, and category faithfulness (the share of
-generated photos that a photo classifier trained on the real train photos puts in the sketch's
-category; :mod:`sketch_to_photo.models.faithfulness`), next to the real test photos and the
-constant mean photo. One JSON line per variant is appended to ``--out`` and a result grid
+pair shards that ``kedro run --env <env>`` wrote, read through the project's catalog, then judged
+on the test split: L1, SSIM and PSNR against the real photos, and category faithfulness by the
+pipeline's own judge (``faithfulness_judge``: the photo classifier the evaluation pipeline
+trained on the real train photos; trained here with ``evaluation.faithfulness`` when the run
+has none yet), next to the real test photos and the constant mean photo, so that a row reads
+like the pipeline's ``evaluation_metrics.json``. One JSON line per variant is appended to ``--out`` and a result grid
 (sketch | generated | real) is saved beside it, so the table in docs/model_experiments.md can
 be remade and its pictures looked at.
 """
@@ -17,6 +18,7 @@ import argparse
 import copy
 import json
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -25,23 +27,20 @@ from typing import Any
 
 import keras
 import numpy as np
+from kedro.framework.context import KedroContext
 from kedro.framework.project import configure_project
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from PIL import Image
 
-from sketch_to_photo.datasets import NpzShardsDataset, ShardLoaders
+from sketch_to_photo.datasets import ShardLoaders
 from sketch_to_photo.inference import generator_inputs, to_uint8
 from sketch_to_photo.metrics import per_image_metrics
 from sketch_to_photo.models.callbacks import render_grid
 from sketch_to_photo.models.data import pair_dataset, unique_photos
-from sketch_to_photo.models.faithfulness import (
-    JudgeSettings,
-    accuracy_by_category,
-    judge_predictions,
-    train_judge,
-)
+from sketch_to_photo.models.faithfulness import accuracy_by_category, judge_predictions
 from sketch_to_photo.pairs import split_shards
+from sketch_to_photo.pipelines.evaluation.nodes import train_faithfulness_judge
 from sketch_to_photo.pipelines.training.nodes import train_generator
 
 logger = logging.getLogger(__name__)
@@ -90,16 +89,22 @@ def _set_path(target: dict[str, Any], dotted: str, value: Any) -> None:
     target[last] = value
 
 
-def _load_parameters(project: Path, env: str) -> dict[str, Any]:
+def _project_context(project: Path, env: str) -> KedroContext:
     metadata = bootstrap_project(project)
     configure_project(metadata.package_name)
     with KedroSession.create(project_path=project, env=env) as session:
-        return session.load_context().params
+        return session.load_context()
 
 
-def _pair_shards(project: Path) -> ShardLoaders:
-    """The ``pair_shards`` that data_processing wrote, as the catalog loads them."""
-    return NpzShardsDataset(path=str(project / "data/05_model_input/pairs")).load()
+def _pipeline_judge(
+    catalog: Any, pair_shards: ShardLoaders, evaluation: dict[str, Any]
+) -> keras.Model:
+    """The evaluation pipeline's ``faithfulness_judge``; trained and saved when there is none."""
+    if catalog.exists("faithfulness_judge"):
+        return catalog.load("faithfulness_judge")
+    judge, _ = train_faithfulness_judge(pair_shards, evaluation)
+    catalog.save("faithfulness_judge", judge)
+    return judge
 
 
 def _test_arrays(shards: ShardLoaders, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -116,12 +121,11 @@ def run_variant(
     name: str,
     training: dict[str, Any],
     categories: list[str],
-    project: Path,
+    pair_shards: ShardLoaders,
     judge: keras.Model,
     out: Path,
 ) -> dict[str, Any]:
     """Train one variant with the training node and judge it on the test split."""
-    pair_shards = _pair_shards(project)
     with tempfile.TemporaryDirectory() as work:
         training = _merge(
             training,
@@ -175,41 +179,33 @@ def main(argv: list[str] | None = None) -> int:
         "--set", action="append", default=[], metavar="KEY=VALUE",
         help="training parameter for every variant, e.g. --set epochs=20",
     )  # fmt: skip
-    parser.add_argument("--judge-epochs", type=int, default=60)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     unknown = [v for v in args.variants if v not in VARIANTS]
     if unknown:
         parser.error(f"unknown variant(s) {unknown}; known: {sorted(VARIANTS)}")
-    params = _load_parameters(args.project.resolve(), args.env)
+    out = args.out.resolve()
+    project = args.project.resolve()
+    os.chdir(project)  # the catalog's file paths are relative to the project
+    context = _project_context(project, args.env)
+    catalog, params = context.catalog, context.params
     training = copy.deepcopy(params["training"])
     for item in args.set:
         key, _, value = item.partition("=")
         _set_path(training, key, _parse_value(value))
-    manifest = json.loads(
-        (args.project / "data/05_model_input/pairs_manifest.json").read_text(encoding="utf-8")
-    )
-    categories = list(manifest["categories"])
-    settings = JudgeSettings(image_size=64, epochs=args.judge_epochs)
-    photos, labels, _ = unique_photos(
-        split_shards(_pair_shards(args.project), "train"), image_size=settings.image_size
-    )
-    # The same judge for every variant (and every later call on the same shards): cached.
-    judge_file = args.out.with_name(f"{args.out.stem}_judge_{args.judge_epochs}.keras")
-    if judge_file.is_file():
-        judge = keras.saving.load_model(judge_file)
-    else:
-        judge = train_judge(photos, labels, len(categories), settings)
-        judge_file.parent.mkdir(parents=True, exist_ok=True)
-        judge.save(judge_file)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if not catalog.exists("pairs_manifest"):
+        parser.error(f"no pair shards in {project}: run `kedro run --env {args.env}` there first")
+    categories = list(catalog.load("pairs_manifest")["categories"])
+    pair_shards = catalog.load("pair_shards")
+    judge = _pipeline_judge(catalog, pair_shards, params["evaluation"])
+    out.parent.mkdir(parents=True, exist_ok=True)
     for name in args.variants:
         row = run_variant(
-            name, _merge(training, VARIANTS[name]), categories, args.project, judge, args.out
+            name, _merge(training, VARIANTS[name]), categories, pair_shards, judge, out
         )
         row["settings"] = {**VARIANTS[name], **dict(i.partition("=")[::2] for i in args.set)}
         print(json.dumps(row), flush=True)  # noqa: T201
-        with args.out.open("a", encoding="utf-8") as file:
+        with out.open("a", encoding="utf-8") as file:
             file.write(json.dumps(row) + "\n")
     return 0
 

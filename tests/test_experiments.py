@@ -1,0 +1,57 @@
+"""The experiments harness on a finished tiny run: trains a variant, judges it like the pipeline."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from sketch_to_photo import experiments
+from sketch_to_photo.models.callbacks import GUTTER
+
+# The tiny run's generator, for one epoch: the harness reads conf/base, not the run's --params.
+TINY_TRAINING = [
+    "image_size=32", "base_filters=16", "epochs=1", "batch_size=8", "perceptual.weight=0.0",
+]  # fmt: skip
+
+
+@pytest.fixture
+def finished_run(trained_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    project = tmp_path / "project"
+    shutil.copytree(trained_project, project, ignore=shutil.ignore_patterns("mlruns", "*.db"))
+    monkeypatch.chdir(tmp_path)  # main() moves into the project; this moves back after
+    return project
+
+
+def test_a_variant_is_trained_and_judged_by_the_pipelines_judge(finished_run: Path, tmp_path):
+    out = tmp_path / "reports" / "experiments.jsonl"
+    settings = [arg for item in TINY_TRAINING for arg in ("--set", item)]
+    judge_file = finished_run / "data/06_models/faithfulness_judge.keras"
+    judge_written = judge_file.stat().st_mtime_ns
+
+    code = experiments.main(
+        ["linear_decay", "--env", "base", "--project", str(finished_run), "--out", str(out), *settings]
+    )  # fmt: skip
+
+    assert code == 0
+    (row,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert row["variant"] == "linear_decay" and row["epochs"] == 1
+    assert row["settings"]["lr_schedule"] == "linear_decay" and row["settings"]["epochs"] == "1"
+    # The pipeline's judge, not a new one: its accuracy on the real test photos is the run's.
+    assert judge_file.stat().st_mtime_ns == judge_written
+    pipeline = json.loads((finished_run / "data/08_reporting/evaluation_metrics.json").read_text())
+    assert row["real_faithfulness"] == pytest.approx(pipeline["faithfulness_real_photos"], abs=1e-3)
+    for system in ("model", "mean_photo"):
+        assert 0.0 <= row[f"{system}_faithfulness"] <= 1.0
+        assert 0.0 < row[f"{system}_l1"] < 2.0 and -1.0 <= row[f"{system}_ssim"] <= 1.0
+    grid = Image.open(out.with_name("experiments_linear_decay.png"))
+    assert grid.width == 3 * (32 + GUTTER) + GUTTER  # sketch | generated | real, at 32 px
+
+
+def test_an_unknown_variant_is_refused_before_anything_runs(finished_run: Path, capsys):
+    with pytest.raises(SystemExit):
+        experiments.main(["cosine_decay", "--project", str(finished_run)])
+    assert "unknown variant(s) ['cosine_decay']" in capsys.readouterr().err
