@@ -226,6 +226,7 @@ class TrainingParams(Group):
     base_filters: Annotated[int, Field(ge=4, le=512)]
     normalization: Literal["batch", "instance"]
     class_aware: bool
+    spectral_norm: bool
     dropout: Fraction
     batch_size: Positive
     strategy: Literal["auto", "mirrored", "multi_worker"]

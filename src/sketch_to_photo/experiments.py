@@ -62,6 +62,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "l1_weight_10": {"l1_weight": 10.0},
     "size_128": {"image_size": 128},
     "batch_4": {"batch_size": 4},
+    "spectral_norm": {"spectral_norm": True},
+    "spectral_norm_l1_weight_10": {"spectral_norm": True, "l1_weight": 10.0},
 }
 
 

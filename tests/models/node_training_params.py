@@ -14,7 +14,8 @@ def training_params(
     return {
         "image_size": size, "base_filters": width, "normalization": "batch", "dropout": 0.5,
         "batch_size": 8, "strategy": strategy, "precision": "float32", "jit_compile": "auto",
-        "class_aware": False, "epochs": epochs, "learning_rate": 2e-3, "beta_1": 0.5,
+        "class_aware": False, "spectral_norm": False, "epochs": epochs, "learning_rate": 2e-3,
+        "beta_1": 0.5,
         "lr_schedule": "constant",
         "l1_weight": 100.0,
         "perceptual": {"weight": perceptual_weight, "layers": ["block1_conv2"], "vgg_weights": "none"},

@@ -336,3 +336,33 @@ def test_linear_decay_holds_then_falls_for_both_optimizers_and_survives_a_resume
     assert [g for g, _ in recorder.rates.values()] == pytest.approx([2e-3 * 2 / 3, 2e-3 / 3])
     assert [d for _, d in recorder.rates.values()] == pytest.approx([2e-3 * 2 / 3, 2e-3 / 3])
     assert logs.history["learning_rate"] == pytest.approx([2e-3 * 2 / 3, 2e-3 / 3])
+
+
+def test_spectral_norm_bounds_every_discriminator_kernel_under_bfloat16():
+    keras.utils.set_random_seed(0)
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        discriminator = build_discriminator(SIZE, WIDTH, "instance", spectral_norm=True)
+        model = Pix2Pix(build_generator(SIZE, WIDTH, normalization="instance"), discriminator)
+        model.compile(
+            g_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
+            d_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
+        )
+        sketches, photos = circle_pairs(4)
+        history = model.fit(dataset(sketches, photos, 4).repeat(), steps_per_epoch=5, verbose=0)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    wrapped = [l for l in discriminator.layers if isinstance(l, keras.layers.SpectralNormalization)]  # noqa: E741
+    # The three strided convs, conv4 and the logits: every convolution of the PatchGAN.
+    assert [layer.layer.name for layer in wrapped] == [
+        "down1_conv", "down2_conv", "down3_conv", "conv4", "logits",
+    ]  # fmt: skip
+    for layer in wrapped:
+        kernel = keras.ops.convert_to_numpy(layer.layer.kernel)
+        largest = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
+        # One power iteration per step: an estimate, close to 1 after a few steps.
+        assert 0.8 < largest < 1.2, (layer.name, largest)
+    assert all(math.isfinite(v) for v in history.history["d_loss"] + history.history["g_l1"])
+    # The unwrapped PatchGAN keeps its kernels free (the default).
+    plain = build_discriminator(SIZE, WIDTH, "instance")
+    assert not any(isinstance(l, keras.layers.SpectralNormalization) for l in plain.layers)  # noqa: E741

@@ -58,11 +58,24 @@ def _norm(normalization: str, name: str) -> layers.Layer:
     return layers.GroupNormalization(groups=-1, name=name)  # one group per channel: instance norm
 
 
+def _spectral(conv: layers.Conv2D, spectral_norm: bool) -> layers.Layer:
+    """``conv`` with its kernel divided by its largest singular value (Miyato et al. 2018),
+    estimated by one power iteration per training step, or ``conv`` itself."""
+    if not spectral_norm:
+        return conv
+    # The wrapper's own policy decides its output dtype: the float32 logits must stay float32.
+    return layers.SpectralNormalization(conv, dtype=conv.dtype_policy, name=f"{conv.name}_sn")
+
+
 def _downsample(
-    x: keras.KerasTensor, filters: int, normalization: str | None, name: str
+    x: keras.KerasTensor,
+    filters: int,
+    normalization: str | None,
+    name: str,
+    spectral_norm: bool = False,
 ) -> keras.KerasTensor:
     """pix2pix's encoder block: Conv 4x4 stride 2, optional norm (then no bias), LeakyReLU 0.2."""
-    x = layers.Conv2D(
+    conv = layers.Conv2D(
         filters,
         4,
         strides=2,
@@ -70,7 +83,8 @@ def _downsample(
         use_bias=normalization is None,
         kernel_initializer=_initializer(),
         name=f"{name}_conv",
-    )(x)
+    )
+    x = _spectral(conv, spectral_norm)(x)
     if normalization is not None:
         x = _norm(normalization, f"{name}_norm")(x)
     return layers.LeakyReLU(0.2, name=f"{name}_lrelu")(x)
@@ -160,11 +174,14 @@ def build_discriminator(
     base_filters: int = 64,
     normalization: str = "batch",
     num_classes: int = 0,
+    spectral_norm: bool = False,
     name: str = "discriminator",
 ) -> keras.Model:
     """70x70 PatchGAN: ``[sketch, photo]`` -> one logit per patch, ``(S/8 - 2)^2`` of them.
 
-    Class-aware (``num_classes > 0``): ``[sketch, photo, category one-hot]``.
+    Class-aware (``num_classes > 0``): ``[sketch, photo, category one-hot]``. ``spectral_norm``
+    wraps every convolution in spectral normalisation, which bounds how fast the critic can
+    sharpen (a remedy for a discriminator that wins early).
     """
     _check_normalization(normalization)
     # Three stride-2 convs ("same") then two 4x4 valid convs after 1-pixel padding.
@@ -182,21 +199,26 @@ def build_discriminator(
         stacked.append(_broadcast(category, image_size, "category"))
     x = layers.Concatenate(name="pair")(stacked)
     for i, multiple in enumerate((1, 2, 4), start=1):
-        x = _downsample(x, base_filters * multiple, normalization if i > 1 else None, f"down{i}")
+        norm = normalization if i > 1 else None
+        x = _downsample(x, base_filters * multiple, norm, f"down{i}", spectral_norm)
     x = layers.ZeroPadding2D(name="pad1")(x)
-    x = layers.Conv2D(
+    conv4 = layers.Conv2D(
         base_filters * 8,
         4,
         strides=1,
         use_bias=False,
         kernel_initializer=_initializer(),
         name="conv4",
-    )(x)
+    )
+    x = _spectral(conv4, spectral_norm)(x)
     x = _norm(normalization, "conv4_norm")(x)
     x = layers.LeakyReLU(0.2, name="conv4_lrelu")(x)
     x = layers.ZeroPadding2D(name="pad2")(x)
-    logits = layers.Conv2D(
-        1, 4, strides=1, kernel_initializer=_initializer(), dtype="float32", name="logits"
+    logits = _spectral(
+        layers.Conv2D(
+            1, 4, strides=1, kernel_initializer=_initializer(), dtype="float32", name="logits"
+        ),
+        spectral_norm,
     )(x)
     return keras.Model(inputs, logits, name=name)
 

@@ -197,7 +197,11 @@ def build_pix2pix(
                     num_classes=num_classes,
                 ),
                 build_discriminator(
-                    size, width, normalization=normalization, num_classes=num_classes
+                    size,
+                    width,
+                    normalization=normalization,
+                    num_classes=num_classes,
+                    spectral_norm=bool(training["spectral_norm"]),
                 ),
                 perceptual,
             )
