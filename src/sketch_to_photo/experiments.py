@@ -7,9 +7,9 @@ on the test split: L1, SSIM and PSNR against the real photos, and category faith
 pipeline's own judge (``faithfulness_judge``: the photo classifier the evaluation pipeline
 trained on the real train photos; trained here with ``evaluation.faithfulness`` when the run
 has none yet), next to the real test photos and the constant mean photo, so that a row reads
-like the pipeline's ``evaluation_metrics.json``. One JSON line per variant is appended to ``--out`` and a result grid
-(sketch | generated | real) is saved beside it, so the table in docs/model_experiments.md can
-be remade and its pictures looked at.
+like the pipeline's ``evaluation_metrics.json``. One JSON line per variant is appended to
+``--out`` and a result grid (sketch | generated | real) is saved beside it, so the table in
+docs/model_experiments.md can be remade and its pictures looked at.
 """
 
 from __future__ import annotations
