@@ -78,7 +78,7 @@ def _quarantine(file: Path, final_name: str, expected_md5: str, actual_md5: str)
     corrupt = file.with_name(final_name + ".corrupt")
     os.replace(file, corrupt)
     return DownloadError(
-        f"MD5 mismatch for {final_name}: expected {expected_md5.lower()}, got {actual_md5}. "
+        f"MD5 mismatch for {final_name}: expected {expected_md5}, got {actual_md5}. "
         f"The downloaded file was moved to {corrupt} so that the next run starts afresh; "
         f"delete it and re-run to download again. If it fails again, the server is sending "
         f"something else (a changed file or an error page). "
@@ -186,6 +186,21 @@ def _gdown(
         ) from error
 
 
+def _gdown_refusing_html(
+    url: str, staging: Path, name: str, options: dict[str, Any], earlier: Path | None = None
+) -> None:
+    """:func:`_gdown`, and on an HTML answer (Drive's quota or sign-in page) drop what it sent,
+    move ``earlier`` (the bytes of an earlier attempt, set aside) back, then raise."""
+    try:
+        _gdown(url, staging, name, **options)
+    except _HtmlAnswer:
+        for part in _partial_files(staging):
+            part.unlink()
+        if earlier is not None:
+            os.replace(earlier, earlier.with_suffix(""))
+        raise _html_error(url, name, staging.parent) from None
+
+
 def _fetch(
     url: str,
     staging: Path,
@@ -204,17 +219,13 @@ def _fetch(
     else:
         logger.info("Downloading %s from %s", name, url)
     try:
-        _gdown(url, staging, name, **options)
+        _gdown_refusing_html(url, staging, name, options)
         return
-    except _HtmlAnswer:
-        for part in _partial_files(staging):
-            part.unlink()
-        raise _html_error(url, name, staging.parent) from None
     except _ResumeRefused:
         (part,) = _partial_files(staging)
     # The server answered the resume request with the whole file (it ignores ranges, or the
     # file changed) or with 416 (the part may be complete).
-    if expected_md5 is not None and _md5_of(part) == expected_md5.strip().lower():
+    if expected_md5 is not None and _md5_of(part) == expected_md5:
         logger.info("%s is already complete on disk", part)
         os.replace(part, staging)
         return
@@ -223,12 +234,7 @@ def _fetch(
     aside = part.with_name(part.name + ".aside")
     os.replace(part, aside)
     try:
-        _gdown(url, staging, name, **options)
-    except _HtmlAnswer:
-        for fresh in _partial_files(staging):
-            fresh.unlink()
-        os.replace(aside, part)
-        raise _html_error(url, name, staging.parent) from None
+        _gdown_refusing_html(url, staging, name, options, earlier=aside)
     finally:
         aside.unlink(missing_ok=True)
 
@@ -237,7 +243,7 @@ def _finish(staging: Path, destination: Path, expected_md5: str | None) -> Path:
     """Verify a complete download (when an MD5 is given) and give it its final name."""
     if expected_md5 is not None:
         actual = _md5_of(staging)
-        if actual != expected_md5.strip().lower():
+        if actual != expected_md5:
             raise _quarantine(staging, destination.name, expected_md5, actual)
     os.replace(staging, destination)
     logger.info("Downloaded %s (%d bytes)", destination, destination.stat().st_size)
@@ -262,12 +268,13 @@ def download_file(
     """
     destination = Path(destination)
     staging = destination.with_name(destination.name + ".unverified")
+    expected_md5 = expected_md5.strip().lower() if expected_md5 is not None else None
     if destination.exists():
         if expected_md5 is None:
             logger.info("%s already exists; not downloading it", destination)
             return destination
         actual = _md5_of(destination)
-        if actual == expected_md5.strip().lower():
+        if actual == expected_md5:
             logger.info("%s already exists with the expected MD5; not downloading it", destination)
             return destination
         corrupt = destination.with_name(destination.name + ".corrupt")
@@ -275,7 +282,7 @@ def download_file(
             "%s exists but its MD5 is %s, not %s: moving it to %s and downloading it again",
             destination,
             actual,
-            expected_md5.lower(),
+            expected_md5,
             corrupt,
         )
         os.replace(destination, corrupt)
