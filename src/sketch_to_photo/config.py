@@ -201,6 +201,13 @@ class ShardsParams(Group):
     segmentation_fallback: Literal["keep_photo", "drop"]
 
 
+class EdgeMapParams(Group):
+    method: Literal["canny", "xdog"]
+    sigma: Annotated[float, Field(gt=0.0, lt=1.0)]
+    min_piece: NonNegative
+    stroke_width: Annotated[int, Field(ge=1, le=16)]
+
+
 class ReportingParams(Group):
     grid_photos_per_category: Positive
     grid_max_failed: NonNegative
@@ -221,6 +228,15 @@ class PerceptualParams(Group):
     vgg_weights: WeightsSource = "auto"
 
 
+class EdgeMapMixParams(Group):
+    """The share of real sketch pairs in the training stream rises linearly from
+    ``real_share_start`` (first epoch) to ``real_share_end`` (last); the rest are edge maps."""
+
+    enabled: bool
+    real_share_start: Probability
+    real_share_end: Probability
+
+
 class TrainingParams(Group):
     image_size: GeneratorSize
     base_filters: Annotated[int, Field(ge=4, le=512)]
@@ -238,6 +254,7 @@ class TrainingParams(Group):
     beta_1: Fraction
     l1_weight: Annotated[float, Field(ge=0.0)]
     perceptual: PerceptualParams
+    edge_maps: EdgeMapMixParams
     jitter: bool
     flip: bool
     shuffle_buffer: Positive
@@ -317,6 +334,7 @@ PARAMETER_GROUPS: dict[str, type[Group]] = {
     "segmentation": SegmentationParams,
     "split": SplitParams,
     "shards": ShardsParams,
+    "edge_maps": EdgeMapParams,
     "reporting": ReportingParams,
     "training": TrainingParams,
     "sketch_classifier": SketchClassifierParams,

@@ -23,7 +23,9 @@ WHITE_LEVEL = 245  # a grey level above this belongs to a cut-out's white backgr
 REFERENCE_SIZE = 256  # the settings below are in pixels of a 256 px image
 
 
-def auto_canny(grey: np.ndarray, *, sigma: float = 0.33, mask: np.ndarray | None = None) -> np.ndarray:
+def auto_canny(
+    grey: np.ndarray, *, sigma: float = 0.33, mask: np.ndarray | None = None
+) -> np.ndarray:
     """Canny edges (uint8 0/255) with thresholds ``(1 -+ sigma) x`` the median grey level of
     ``mask``'s pixels (default: the pixels that are not white background)."""
     if mask is None:

@@ -64,6 +64,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "batch_4": {"batch_size": 4},
     "spectral_norm": {"spectral_norm": True},
     "spectral_norm_l1_weight_10": {"spectral_norm": True, "l1_weight": 10.0},
+    # The edge-map mix (training.edge_maps, on in the recipe) and its schedule:
+    "no_edge_maps": {"edge_maps": {"enabled": False}},
+    "edge_maps_constant_half": {"edge_maps": {"real_share_start": 0.5, "real_share_end": 0.5}},
+    "edge_maps_0.5_to_1": {"edge_maps": {"real_share_start": 0.5, "real_share_end": 1.0}},
+    "edge_maps_not_class_aware": {"class_aware": False},
+    "edge_maps_size_128": {"image_size": 128},
 }
 
 
@@ -124,6 +130,7 @@ def run_variant(
     training: dict[str, Any],
     categories: list[str],
     pair_shards: ShardLoaders,
+    edge_map_shards: ShardLoaders,
     judge: keras.Model,
     out: Path,
 ) -> dict[str, Any]:
@@ -139,7 +146,9 @@ def run_variant(
             },
         )
         started = time.perf_counter()
-        generator, summary = train_generator(pair_shards, {"categories": categories}, training)
+        generator, summary = train_generator(
+            pair_shards, edge_map_shards, {"categories": categories}, training
+        )
         seconds = time.perf_counter() - started
     size = int(training["image_size"])
     sketches, photos, labels = _test_arrays(split_shards(pair_shards, "test"), size)
@@ -199,11 +208,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no pair shards in {project}: run `kedro run --env {args.env}` there first")
     categories = list(catalog.load("pairs_manifest")["categories"])
     pair_shards = catalog.load("pair_shards")
+    edge_map_shards = catalog.load("edge_map_shards") if catalog.exists("edge_map_shards") else {}
     judge = _pipeline_judge(catalog, pair_shards, params["evaluation"])
     out.parent.mkdir(parents=True, exist_ok=True)
     for name in args.variants:
         row = run_variant(
-            name, _merge(training, VARIANTS[name]), categories, pair_shards, judge, out
+            name,
+            _merge(training, VARIANTS[name]),
+            categories,
+            pair_shards,
+            edge_map_shards,
+            judge,
+            out,
         )
         row["settings"] = {**VARIANTS[name], **dict(i.partition("=")[::2] for i in args.set)}
         print(json.dumps(row), flush=True)  # noqa: T201

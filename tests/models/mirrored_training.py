@@ -52,7 +52,7 @@ def train_node(shards: dict, strategy: str, folder: Path) -> dict:
         size=SIZE, width=WIDTH, strategy=strategy, folder=folder, backup_dir=folder / "backup",
         epochs=4, perceptual_weight=1.0,
     )  # fmt: skip
-    generator, summary = train_generator(shards, {"categories": ["a", "b"]}, training)
+    generator, summary = train_generator(shards, {}, {"categories": ["a", "b"]}, training)
     sketches = np.zeros((3, SIZE, SIZE, 3), np.float32)
     return {
         "replicas": summary["strategy"]["replicas"],

@@ -25,7 +25,7 @@ if __name__ == "__main__":
         size=32, width=4, strategy="multi_worker", folder=mine, epochs=3, perceptual_weight=0.0,
         backup_dir=work / "backup",  # shared: the node gives non-chiefs their own
     )  # fmt: skip
-    generator, summary = train_generator(shards, {"categories": ["a", "b"]}, training)
+    generator, summary = train_generator(shards, {}, {"categories": ["a", "b"]}, training)
     result = {
         "strategy": summary["strategy"], "g_l1": summary["history"]["g_l1"],
         "kernel": generator.get_layer("down1_conv").get_weights()[0].ravel()[:8].tolist(),

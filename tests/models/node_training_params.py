@@ -19,6 +19,7 @@ def training_params(
         "lr_schedule": "constant",
         "l1_weight": 100.0,
         "perceptual": {"weight": perceptual_weight, "layers": ["block1_conv2"], "vgg_weights": "none"},
+        "edge_maps": {"enabled": False, "real_share_start": 0.2, "real_share_end": 0.8},
         "jitter": jitter, "flip": True, "shuffle_buffer": 16, "seed": 3,
         "sample_grid_every": 100, "checkpoint_every": 0,
         "sample_dir": str(folder / "samples"), "checkpoint_dir": str(folder / "checkpoints"),

@@ -13,7 +13,12 @@ import tensorflow as tf
 
 from sketch_to_photo.datasets import LazyNpz, NpzShardsDataset, ShardLoaders
 from sketch_to_photo.inference import prepare_pair_arrays
-from sketch_to_photo.models.data import count_pairs, pair_dataset, training_steps_per_epoch
+from sketch_to_photo.models.data import (
+    count_pairs,
+    mixed_pair_dataset,
+    pair_dataset,
+    training_steps_per_epoch,
+)
 
 SHARD_SIZES = (5, 7, 4)
 N_PAIRS = sum(SHARD_SIZES)
@@ -324,3 +329,47 @@ def test_training_stream_opens_few_shards_for_its_first_batch(tmp_path, monkeypa
     opened.clear()
     assert sum(len(sketches) for sketches, _ in dataset) == 96
     assert sorted(opened) == sorted(PurePosixPath(name).name for name in shards)  # once each
+
+
+def _uniform_shard(folder: Path, name: str, level: int, size: int) -> None:
+    """A shard whose sketches are all grey ``level`` (tells which stream a pair came from)."""
+    sketches = np.full((size, SOURCE_SIZE, SOURCE_SIZE, 3), level, np.uint8)
+    ids = [f"{name}_{i}" for i in range(size)]
+    np.savez_compressed(
+        folder / f"{name}.npz",
+        sketches=sketches,
+        photos=sketches,
+        masks=np.ones((size, SOURCE_SIZE, SOURCE_SIZE), np.uint8),
+        sketch_ids=np.array(ids),
+        photo_ids=np.array(ids),
+        categories=np.array(["teapot"] * size),
+        labels=np.zeros(size, np.int16),
+        segmentation_fallback=np.zeros(size, bool),
+        dropped_unreadable_ids=np.array([], dtype="<U1"),
+        dropped_segmentation_ids=np.array([], dtype="<U1"),
+    )
+
+
+@pytest.mark.parametrize("share", [0.0, 0.2, 0.8, 1.0])
+def test_mixed_stream_draws_real_pairs_at_the_share_set_between_epochs(
+    tmp_path: Path, share: float
+) -> None:
+    for name, level in (("real", 0), ("edges", 255)):
+        (tmp_path / name / "train").mkdir(parents=True)
+        _uniform_shard(tmp_path / name / "train", f"teapot-{level:05d}", level, 50)
+    real = NpzShardsDataset(path=str(tmp_path / "real")).load()
+    edges = NpzShardsDataset(path=str(tmp_path / "edges")).load()
+    real_share = tf.Variable(0.5, trainable=False)
+    dataset = mixed_pair_dataset(
+        real, edges, real_share, image_size=SIZE, batch_size=8, jitter=False, flip=False, seed=3
+    )
+    real_share.assign(share)  # as the schedule callback does before an epoch
+    fractions = []
+    for _ in range(4):  # 4 epochs of 50 pairs: an epoch is the real pairs' count
+        sketches, _, sizes = _collect(dataset)
+        assert sum(sizes) == 50
+        fractions.append(float((sketches.mean(axis=(1, 2, 3)) < 0).mean()))  # black: real
+    observed = float(np.mean(fractions))
+    assert abs(observed - share) <= 0.08, (observed, share)
+    if 0 < share < 1:
+        assert len(set(fractions)) > 1  # a fresh draw every epoch

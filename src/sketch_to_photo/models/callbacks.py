@@ -90,6 +90,31 @@ class LinearLearningRateDecay(keras.callbacks.Callback):
             logs["learning_rate"] = self.rate(epoch)
 
 
+class RealShareSchedule(keras.callbacks.Callback):
+    """Moves the share of real sketch pairs in the training stream (a variable the input
+    pipeline reads) linearly from ``start`` in the first epoch to ``end`` in the last
+    (SketchyGAN's curriculum: aligned edge maps first, real sketches more and more).
+
+    The share follows from the epoch number alone, so a resumed run continues on the same line;
+    each epoch's share is added to ``logs`` as ``real_share``.
+    """
+
+    def __init__(self, variable: Any, start: float, end: float, epochs: int) -> None:
+        super().__init__()
+        self.variable, self.start, self.end, self.epochs = variable, start, end, int(epochs)
+
+    def share(self, epoch: int) -> float:
+        progress = epoch / (self.epochs - 1) if self.epochs > 1 else 1.0
+        return self.start + (self.end - self.start) * progress
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.variable.assign(self.share(epoch))
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if logs is not None:
+            logs["real_share"] = self.share(epoch)
+
+
 class SampleGridLogger(keras.callbacks.Callback):
     """Every ``every_n_epochs`` epochs and after the last one, save a sketch|generated|real grid.
 

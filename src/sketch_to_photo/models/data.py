@@ -48,29 +48,105 @@ def pair_dataset(
     augmentation. The dataset is finite with a known cardinality and can be iterated again for
     every epoch of ``model.fit``.
     """
-    loaders = list(shards.values())
-    if not loaders:
+    if not shards:
         raise ValueError("no shards given: run the data_processing pipeline first")
     if batch_size <= 0 or image_size <= 0:
         raise ValueError(
             f"batch_size and image_size must be positive, got {batch_size}, {image_size}"
         )
-    n_pairs = count_pairs(shards)
-
     if with_labels and num_classes:
         raise ValueError("with_labels and num_classes are exclusive")
+    pairs = _examples(
+        shards,
+        image_size=image_size,
+        training=training,
+        jitter=jitter,
+        flip=flip,
+        shuffle_buffer=shuffle_buffer,
+        seed=seed,
+        with_labels=with_labels,
+        labels=num_classes > 0,
+    )
+    return _batched(pairs, num_classes, batch_size, drop_remainder)
+
+
+def mixed_pair_dataset(
+    real_shards: ShardLoaders,
+    edge_map_shards: ShardLoaders,
+    real_share: tf.Variable,
+    *,
+    image_size: int,
+    batch_size: int,
+    jitter: bool = True,
+    flip: bool = True,
+    shuffle_buffer: int = 256,
+    seed: int = 0,
+    drop_remainder: bool = False,
+    num_classes: int = 0,
+) -> tf.data.Dataset:
+    """Training batches that mix real sketch pairs with aligned edge-map pairs.
+
+    Each pair is drawn from the real stream with probability ``real_share`` (a variable read
+    while the data is produced: a callback moves it between epochs) and from the edge maps
+    otherwise; both streams are shuffled and augmented like :func:`pair_dataset`'s and repeat
+    as needed. An epoch is as many pairs as the real shards hold, so ``epochs`` means what it
+    means without edge maps. Batches have :func:`pair_dataset`'s structure.
+    """
+    if not real_shards or not edge_map_shards:
+        raise ValueError(
+            "mixing needs real and edge-map shards: run `kedro run --pipelines data_processing`"
+        )
+    streams = [
+        _examples(
+            shards,
+            image_size=image_size,
+            training=True,
+            jitter=jitter,
+            flip=flip,
+            shuffle_buffer=shuffle_buffer,
+            seed=stream_seed,
+            labels=num_classes > 0,
+        ).repeat()
+        for shards, stream_seed in ((real_shards, seed), (edge_map_shards, seed + 10))
+    ]
+    # One uniform draw per pair: 0 (real) below the share, else 1 (edge map).
+    choices = tf.data.Dataset.random(seed=seed + 20, rerandomize_each_iteration=True).map(
+        lambda draw: tf.cast(
+            tf.cast(draw % 1_000_003, tf.float32) / 1_000_003.0 >= real_share, tf.int64
+        )
+    )
+    pairs = tf.data.Dataset.choose_from_datasets(streams, choices).take(count_pairs(real_shards))
+    return _batched(pairs, num_classes, batch_size, drop_remainder)
+
+
+def _examples(
+    shards: ShardLoaders,
+    *,
+    image_size: int,
+    training: bool,
+    jitter: bool,
+    flip: bool,
+    shuffle_buffer: int,
+    seed: int,
+    with_labels: bool = False,
+    labels: bool = False,
+) -> tf.data.Dataset:
+    """Single examples ``(sketch, second[, label])`` of the shards, shuffled and augmented in
+    training mode; ``second`` is the photo, or the label with ``with_labels``."""
+    loaders = list(shards.values())
+    n_pairs = count_pairs(shards)
     second_key = "labels" if with_labels else "photos"
     image_spec = tf.TensorSpec((None, image_size, image_size, 3), tf.float32)
     label_spec = tf.TensorSpec((None,), tf.int32)
     signature = (image_spec, label_spec if with_labels else image_spec)
-    if num_classes:
+    if labels:
         signature = (*signature, label_spec)
     reader = _ShardReader(
         loaders,
         image_size=image_size,
         second_key=second_key,
         shuffle=training,
-        labels=num_classes > 0,
+        labels=labels,
     )
 
     # Shard indices, not files: the reader loads each shard through its loader in Python.
@@ -98,6 +174,12 @@ def pair_dataset(
             pairs = tf.data.Dataset.zip(pairs, augment_seeds).map(
                 augment, num_parallel_calls=tf.data.AUTOTUNE
             )
+    return pairs
+
+
+def _batched(
+    pairs: tf.data.Dataset, num_classes: int, batch_size: int, drop_remainder: bool
+) -> tf.data.Dataset:
     if num_classes:
         pairs = pairs.map(
             lambda sketch, photo, label: ((sketch, tf.one_hot(label, num_classes)), photo)

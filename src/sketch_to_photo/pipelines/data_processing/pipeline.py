@@ -1,7 +1,9 @@
-"""data_processing: extracted Sketchy tree -> segmented photos -> split -> npz pair shards."""
+"""data_processing: extracted Sketchy tree -> segmented photos -> split -> npz pair shards,
+and aligned edge-map pseudo-sketches of the training photos."""
 
 from kedro.pipeline import Node, Pipeline
 
+from .edge_map_nodes import build_edge_map_shards, plot_edge_map_grid
 from .nodes import (
     build_pair_shards,
     index_photos,
@@ -70,6 +72,18 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ],
                 "pairs_manifest",
                 name="summarise_pairs",
+            ),
+            Node(
+                build_edge_map_shards,
+                ["pair_shards", "params:edge_maps"],
+                "edge_map_shards",
+                name="build_edge_map_shards",
+            ),
+            Node(
+                plot_edge_map_grid,
+                ["edge_map_shards", "pair_shards", "params:reporting"],
+                "edge_map_grid",
+                name="plot_edge_map_grid",
             ),
         ]
     )

@@ -40,12 +40,13 @@ from sketch_to_photo.models import (
 from sketch_to_photo.models.callbacks import (
     LinearLearningRateDecay,
     MlflowMetricsLogger,
+    RealShareSchedule,
     SampleGridLogger,
 )
-from sketch_to_photo.models.data import count_pairs, pair_dataset
+from sketch_to_photo.models.data import count_pairs, mixed_pair_dataset, pair_dataset
 from sketch_to_photo.models.distribute import TrainingStrategy, make_strategy
 from sketch_to_photo.models.precision import has_gpu, set_precision_policy, wrap_optimizer
-from sketch_to_photo.pairs import training_shards
+from sketch_to_photo.pairs import split_shards, training_shards
 
 logger = logging.getLogger(__name__)
 
@@ -275,20 +276,24 @@ def _pair_datasets(
     training: dict[str, Any],
     data: dict[str, int],
     distribution: TrainingStrategy,
+    edge_mix: tuple[ShardLoaders, tf.Variable] | None = None,
 ) -> tuple[tf.data.Dataset, tf.data.Dataset | None]:
-    """The shuffled, augmented train batches and the validation batches (None when too few)."""
+    """The shuffled, augmented train batches (mixed with the edge-map pairs at the variable's
+    share when ``edge_mix`` is given) and the validation batches (None when too few)."""
     batch_size, replicas = int(training["batch_size"]), distribution.replicas
-    train_data = pair_dataset(
-        train_shards,
-        training=True,
-        batch_size=batch_size,
-        jitter=bool(training["jitter"]),
-        flip=bool(training["flip"]),
-        shuffle_buffer=int(training["shuffle_buffer"]),
+    options = {
+        "batch_size": batch_size,
+        "jitter": bool(training["jitter"]),
+        "flip": bool(training["flip"]),
+        "shuffle_buffer": int(training["shuffle_buffer"]),
         # A last batch smaller than the replica count would leave a replica empty (NaN losses).
-        drop_remainder=replicas > 1,
+        "drop_remainder": replicas > 1,
         **data,
-    )
+    }
+    if edge_mix is None:
+        train_data = pair_dataset(train_shards, training=True, **options)
+    else:
+        train_data = mixed_pair_dataset(train_shards, *edge_mix, **options)
     validation_batch, validation_drop = _validation_batching(n_validation, batch_size, replicas)
     validation_data = (
         pair_dataset(
@@ -319,12 +324,24 @@ def _callbacks(
     distribution: TrainingStrategy,
     backup_dir: Path,
     samples: tuple[Any, Any, Any],
+    real_share: tf.Variable | None = None,
 ) -> list[keras.callbacks.Callback]:
     """Resume from the backup on every worker; metrics, sample grids and checkpoints on the
-    chief only. ``samples`` are (sketches, photos, categories or None) for the grids."""
+    chief only. ``samples`` are (sketches, photos, categories or None) for the grids;
+    ``real_share`` the edge-map mix's variable, moved every epoch."""
     callbacks: list[keras.callbacks.Callback] = [
         keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=True, double_checkpoint=True),
     ]  # fmt: skip
+    if real_share is not None:  # before the logger, which logs the share
+        mix = training["edge_maps"]
+        callbacks.append(
+            RealShareSchedule(
+                real_share,
+                float(mix["real_share_start"]),
+                float(mix["real_share_end"]),
+                int(training["epochs"]),
+            )
+        )
     if training["lr_schedule"] == "linear_decay":  # before the logger, which logs the rate
         callbacks.append(
             LinearLearningRateDecay(float(training["learning_rate"]), int(training["epochs"]))
@@ -365,13 +382,35 @@ def _grid_samples(
     )
 
 
+def _edge_mix(
+    edge_map_shards: ShardLoaders, training: dict[str, Any]
+) -> tuple[ShardLoaders, tf.Variable] | None:
+    """The edge-map shards and the real-share variable when ``training.edge_maps`` is on."""
+    if not bool(training["edge_maps"]["enabled"]):
+        return None
+    shards = split_shards(edge_map_shards, "train")
+    if not shards or count_pairs(shards) == 0:
+        raise ValueError(
+            "training.edge_maps.enabled is true but there are no edge-map shards: run "
+            "`kedro run --pipelines data_processing` first (it writes edge_map_shards), or set "
+            "training.edge_maps.enabled=false"
+        )
+    # created outside any strategy scope: the input pipeline reads it on the host
+    start = float(training["edge_maps"]["real_share_start"])
+    return shards, tf.Variable(start, trainable=False, dtype=tf.float32, name="real_share")
+
+
 def train_generator(
-    pair_shards: ShardLoaders, pairs_manifest: dict[str, Any], training: dict[str, Any]
+    pair_shards: ShardLoaders,
+    edge_map_shards: ShardLoaders,
+    pairs_manifest: dict[str, Any],
+    training: dict[str, Any],
 ) -> tuple[keras.Model, dict[str, Any]]:
     """Fit pix2pix on the train split (validation split for val_ metrics); return the generator.
 
     ``training.class_aware`` makes the category (from the shards' labels, named in the
-    manifest) an input of the generator and the discriminator.
+    manifest) an input of the generator and the discriminator. ``training.edge_maps`` mixes
+    the aligned edge-map pseudo-sketches of the train photos into the training stream.
     """
     # First: MultiWorkerMirroredStrategy must exist before TensorFlow runs anything.
     distribution: TrainingStrategy = make_strategy(str(training["strategy"]))
@@ -400,8 +439,12 @@ def train_generator(
             }
         )
     data = {"image_size": size, "seed": int(training["seed"]), "num_classes": num_classes}
+    edge_mix = _edge_mix(edge_map_shards, training)
     train_data, validation_data = _pair_datasets(
-        train_shards, validation_shards, n_validation, training, data, distribution
+        train_shards, validation_shards, n_validation, training, data, distribution, edge_mix
+    )
+    edge_versions = (
+        {f"edge_maps/{name}": load for name, load in edge_mix[0].items()} if edge_mix else {}
     )
     backup_dir = Path(training["backup_dir"])
     if not distribution.is_chief:  # workers may share a filesystem: one backup each
@@ -410,7 +453,7 @@ def train_generator(
         backup_dir,
         _settings_hash(
             training,
-            {**train_shards, **validation_shards},
+            {**train_shards, **validation_shards, **edge_versions},
             {"precision": setup["precision"], "replicas": distribution.replicas},
         ),
     )
@@ -419,6 +462,7 @@ def train_generator(
         distribution,
         backup_dir,
         _grid_samples(validation_data, train_shards, batch_size, data),
+        None if edge_mix is None else edge_mix[1],
     )
     logger.info(
         "Training pix2pix %dpx, base %d filters, on %d pairs for %d epochs (global batch %d, "
@@ -441,6 +485,7 @@ def train_generator(
         "class_aware": num_classes > 0,
         "image_size": size,
         "validation_pairs": n_validation,
+        "edge_map_pairs": count_pairs(edge_mix[0]) if edge_mix else 0,
         "seconds": round(seconds, 1),
         "vgg_weights": setup["vgg_weights"],
         "precision": setup["precision"],

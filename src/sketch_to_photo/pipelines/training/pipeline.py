@@ -10,7 +10,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 train_generator,
-                ["pair_shards", "pairs_manifest", "params:training"],
+                ["pair_shards", "edge_map_shards", "pairs_manifest", "params:training"],
                 ["generator", "training_history"],
                 name="train_generator",
             )
