@@ -282,6 +282,7 @@ class SketchClassifierParams(Group):
     augment: bool
     stroke_augment: Probability
     random_erasing: Probability
+    edge_maps: bool = False
     vgg_weights: WeightsSource
     train_backbone: AutoOrBool
     seed: int

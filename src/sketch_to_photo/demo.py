@@ -250,7 +250,30 @@ class ModelCard:
             ),
             ("Test metrics", self._metrics()),
             ("Faithfulness", self._faithfulness()),
+            ("Shape", self._shape()),
         ]
+
+    def _shape(self) -> str:
+        """Stroke recall, fill and photo-likeness beside the real test photos' and a sketch
+        copy's (a coloured blob or the line drawing itself cannot pass all three)."""
+        recall, fill, kid = (self.metric(m) for m in ("stroke_recall", "fill", "photo_kid"))
+        if recall is None:
+            return UNKNOWN
+
+        def beside(name: str, fmt: str) -> str:
+            real, copy = self.metric(f"real_photos_{name}"), self.metric(f"sketch_copy_{name}")
+            real_text = "unknown" if real is None else format(real, fmt)
+            copy_text = "unknown" if copy is None else format(copy, fmt)
+            return f"(real test photos {real_text}, a copy of the sketch {copy_text})"
+
+        parts = [f"stroke recall {recall:.2f} {beside('stroke_recall', '.2f')}"]
+        if fill is not None:
+            parts.append(f"fill {fill:.2f} {beside('fill', '.2f')}")
+        if kid is not None:
+            parts.append(
+                f"photo KID {kid:.2f}, lower is more photo-like {beside('photo_kid', '.2f')}"
+            )
+        return "; ".join(parts)
 
     def _pairs(self) -> str:
         counts = (self.train_pairs, self.validation_pairs, self.test_pairs)

@@ -34,13 +34,24 @@ from tests.conftest import DATA_PIPELINES, SMALL_RUN, make_project, mlflow_store
 # ---- report logic on hand-made numbers --------------------------------------------------
 
 
-def _collected(model_l1: float, model_faithfulness: float = 0.75) -> dict:
+# stroke recall, chamfer, fill of each system (the sketch copy is perfect on the first two)
+SHAPE = {
+    "untrained": (0.3, 6.0, 0.9), "mean_photo": (0.2, 8.0, 0.5),
+    "sketch_copy": (1.0, 0.5, 0.3), "blurred_photos": (0.4, 4.0, 0.6),
+}  # fmt: skip
+
+
+def _collected(
+    model_l1: float, model_faithfulness: float = 0.75, model_recall: float = 0.8
+) -> dict:
     collected = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     for category in ("car_(sedan)", "teapot"):
         for system, l1, ssim, faithful in (
             ("model", model_l1, 0.6, model_faithfulness),
             ("untrained", 0.4, 0.4, 0.5),
             ("mean_photo", 0.15, 0.35, 0.5),
+            ("sketch_copy", 0.3, 0.2, 0.5),
+            ("blurred_photos", 0.05, 0.8, 1.0),
         ):
             values = collected[category][system]
             values["l1"] += [l1, l1]
@@ -48,21 +59,47 @@ def _collected(model_l1: float, model_faithfulness: float = 0.75) -> dict:
             values["psnr"] += [14.0 if system == "model" else 10.0] * 2
             values["perceptual"] += [0.9 if system == "model" else 1.5] * 2
             values["faithfulness"] += [faithful, faithful]
-        collected[category][nodes.REAL]["faithfulness"] += [1.0, 1.0]
+            recall, chamfer, fill = SHAPE.get(system, (model_recall, 2.0, 0.7))
+            values["stroke_recall"] += [recall, float("nan")]  # a sketch without strokes: NaN
+            values["chamfer"] += [chamfer, chamfer]
+            values["fill"] += [fill, fill]
+        real = collected[category][nodes.REAL]
+        real["faithfulness"] += [1.0, 1.0]
+        real["stroke_recall"] += [0.6, 0.7]
+        real["chamfer"] += [3.0, 3.0]
+        real["fill"] += [0.6, 0.6]
     return collected
+
+
+def _with_photo_kid(report: dict, model_kid: float) -> dict:
+    """The set-level photo KID, as _photo_likeness adds it."""
+    for system, kid in (("model", model_kid), ("untrained", 9.0), ("mean_photo", 20.0),
+                        ("sketch_copy", 30.0), ("blurred_photos", 8.0)):  # fmt: skip
+        report["overall"][system][nodes.PHOTO_KID] = kid
+    report["beats_baselines"] = nodes._beats_baselines(report)
+    return report
 
 
 def test_report_says_whether_the_model_beats_both_baselines():
     report = _report(_collected(0.09))
     assert report["test_pairs"] == 4 and report["per_category"]["teapot"]["pairs"] == 2
     assert report["overall"]["model"]["l1"] == pytest.approx(0.09)
-    assert set(report["overall"]) == {"model", "untrained", "mean_photo"}
-    assert report["real_photos"] == {
-        "faithfulness": 1.0, "per_category": {"car_(sedan)": 1.0, "teapot": 1.0},
+    assert set(report["overall"]) == {
+        "model", "untrained", "mean_photo", "sketch_copy", "blurred_photos",
     }  # fmt: skip
+    real = report["real_photos"]
+    assert (real["faithfulness"], real["per_category"]) == (
+        1.0,
+        {"car_(sedan)": 1.0, "teapot": 1.0},
+    )
+    assert real["stroke_recall"] == pytest.approx(0.65) and real["fill"] == pytest.approx(0.6)
+    assert report["overall"]["model"]["stroke_recall"] == pytest.approx(0.8)  # NaN skipped
     assert report["beats_baselines"] == {
         "l1": True, "ssim": True, "psnr": True, "perceptual": True, "faithfulness": True,
+        "stroke_recall": True, "chamfer": True, "fill": True,
     }  # fmt: skip
+    # the sketch copy is not a bar on stroke recall (perfect by construction), but is on fill
+    assert _report(_collected(0.09, model_recall=0.25))["beats_baselines"]["stroke_recall"] is False
     assert _report(_collected(0.2))["beats_baselines"]["l1"] is False  # worse than the mean photo
     assert _report(_collected(0.09, 0.5))["beats_baselines"]["faithfulness"] is False  # a tie
 
@@ -74,7 +111,9 @@ def test_mlflow_metric_names_are_valid():
         "test_l1", "baseline_mean_photo_l1", "test_car_sedan_l1", "test_teapot_ssim",
         "test_faithfulness", "test_faithfulness_real_photos", "baseline_untrained_faithfulness",
         "baseline_mean_photo_faithfulness", "test_car_sedan_faithfulness",
-        "test_teapot_faithfulness_real_photos",
+        "test_teapot_faithfulness_real_photos", "test_stroke_recall", "test_chamfer", "test_fill",
+        "baseline_sketch_copy_stroke_recall", "baseline_blurred_photos_fill",
+        "test_stroke_recall_real_photos", "test_teapot_stroke_recall",
     } <= names  # fmt: skip
     assert all("(" not in name for name in names)
 
@@ -86,6 +125,24 @@ def test_a_model_must_beat_the_mean_photo_on_faithfulness_and_the_champion_metri
     assert "test_l1 0.2000 does not beat the mean photo's 0.1500 (lower is better)" in reason
     only_l1 = champion_disqualification(_report(_collected(0.2)), "test_faithfulness")
     assert only_l1 is None  # faithfulness is the champion metric: L1 is not gated then
+
+
+def test_a_blob_or_a_line_drawing_is_never_champion():
+    good = _with_photo_kid(_report(_collected(0.09)), model_kid=5.0)
+    assert champion_disqualification(good, "test_faithfulness") is None
+    blob = champion_disqualification(
+        _with_photo_kid(_report(_collected(0.09, model_recall=0.25)), 5.0), "test_faithfulness"
+    )
+    assert blob == (
+        "test_stroke_recall 0.2500 does not beat the untrained's 0.3000 (higher is better)"
+    )
+    lines = champion_disqualification(
+        _with_photo_kid(_report(_collected(0.09)), model_kid=35.0), "test_faithfulness"
+    )
+    assert "test_photo_kid 35.0000 does not beat the sketch copy's 30.0000 (lower is better)" in (
+        lines
+    )
+    assert "mean photo's 20.0000" in lines and "untrained's 9.0000" in lines
 
 
 def test_fid_is_skipped_with_a_reason(tmp_path, monkeypatch):
@@ -271,7 +328,13 @@ def test_a_generator_no_better_than_the_mean_photo_is_registered_but_never_champ
     assert set(info.metadata["test_metrics"]) == {
         "l1", "ssim", "psnr", "faithfulness", "faithfulness_real_photos",
         "mean_photo_faithfulness", "mean_photo_l1",
+        *(f"{prefix}{name}" for prefix in ("", "real_photos_", "sketch_copy_")
+          for name in ("stroke_recall", "chamfer", "fill", "photo_kid")),
     }  # fmt: skip
+    assert (
+        "test_stroke_recall 0.0000 does not beat the untrained's"
+        in (registration["ineligible_reason"])
+    )  # a constant photo has no edges: it follows no stroke
 
 
 def _hand_report(faithfulness: float, l1: float) -> dict:

@@ -99,7 +99,7 @@ def tracking(tmp_path: Path):
 
 def test_small_cnn_learns_the_synthetic_categories(shards):
     options = {**TINY, "backbone": "auto"}  # vgg_weights none: auto must take the small CNN
-    model, history = train_sketch_classifier(shards, options, MANIFEST)
+    model, history = train_sketch_classifier(shards, {}, options, MANIFEST)
     assert history["backbone"] == "small" and history["vgg_weights"] == "unused"
     assert model.name == "small_classifier"
     report, metrics, _ = evaluate_sketch_classifier(model, shards, options, MANIFEST)

@@ -1,12 +1,21 @@
 """Nodes of the evaluation pipeline.
 
-Metrics on the test split (never trained on) for the trained generator and two trivial
-baselines it must beat: the same architecture untrained, and a constant "mean training
-photo". Besides pixel metrics (L1, SSIM, PSNR, VGG16 perceptual distance) the headline is
-**category faithfulness**: the accuracy of a photo classifier (the *judge*, trained only on
-the real train-split photos) on the generated photos against their sketches' categories, next
-to its accuracy on the real test photos (the ceiling). FID needs InceptionV3's ImageNet
-weights; without them it is recorded as skipped, with the reason.
+Metrics on the test split (never trained on) for the trained generator and the baselines it
+must beat: the same architecture untrained, a constant "mean training photo" and a copy of the
+sketch itself; Gaussian-blurred real photos (what a blob is) are measured too, to show what
+each metric makes of a blob. Besides pixel metrics (L1, SSIM, PSNR, VGG16 perceptual distance):
+
+* **category faithfulness**: the accuracy of a photo classifier (the *judge*, trained only on
+  the real train-split photos) on the generated photos against their sketches' categories,
+  next to its accuracy on the real test photos (the ceiling);
+* **shape** (:mod:`sketch_to_photo.shape_metrics`): stroke recall and chamfer distance (do
+  the photo's own edges follow the sketch's strokes?), fill (does it paint the outlined
+  object?) and photo-likeness (KID on texture, sharpness and colour statistics against the
+  real train photos), which a coloured blob or a line drawing cannot pass. The same numbers
+  are computed for the real test photos.
+
+FID needs InceptionV3's ImageNet weights; without them it is recorded as skipped, with the
+reason.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import cv2
 import keras
 import mlflow
 import numpy as np
@@ -45,15 +55,41 @@ from sketch_to_photo.registry import (
     promote_if_better,
 )
 from sketch_to_photo.serving import SERVICE_NAME
+from sketch_to_photo.shape_metrics import (
+    PhotoStatistics,
+    chamfer_distance,
+    hull_fill,
+    stroke_recall,
+)
 
 logger = logging.getLogger(__name__)
 
 REGISTERED_GENERATOR = "sketch_to_photo"
-METRICS = ("l1", "ssim", "psnr", "perceptual", "faithfulness")
+SHAPE_METRICS = ("stroke_recall", "chamfer", "fill")  # per image, from the sketch and the output
+METRICS = ("l1", "ssim", "psnr", "perceptual", "faithfulness", *SHAPE_METRICS)
 PIXEL_METRICS = METRICS[:4]
+PHOTO_KID = "photo_kid"  # of a whole set of outputs, against the real train photos
 LOWER_IS_BETTER = {
     "l1": True, "ssim": False, "psnr": False, "perceptual": True, "faithfulness": False,
+    "stroke_recall": False, "chamfer": True, "fill": False, PHOTO_KID: True,
 }  # fmt: skip
+# The baselines each metric must beat (beats_baselines, the champion rule). A copy of the
+# sketch has the sketch's strokes as its edges, so it is perfect on stroke recall and chamfer
+# by construction; what it cannot pass is photo-likeness (and fill: it paints only strokes).
+# L1, SSIM, PSNR and the perceptual distance compare to the photo itself, and a copy of the
+# sketch is no contender there either; the blurred real photos are a probe (they are made from
+# the answer), measured but not a bar to clear.
+MUST_BEAT = {
+    **{name: ("untrained", "mean_photo") for name in (*PIXEL_METRICS, "faithfulness")},
+    "stroke_recall": ("untrained", "mean_photo"),
+    "chamfer": ("untrained", "mean_photo"),
+    # fill is not "more is better" (noise and a blob paint everything): its bar is the copy
+    "fill": ("sketch_copy",),
+    PHOTO_KID: ("untrained", "mean_photo", "sketch_copy"),
+}
+# A shape model must beat these baselines on these metrics to be made champion.
+CHAMPION_SHAPE_METRICS = ("stroke_recall", PHOTO_KID)
+BLUR_SIGMA_AT_64 = 2.0  # Gaussian sigma (pixels at 64 px) of the blurred-photo probe
 TIE = 1e-9  # two values of the champion metric closer than this are a tie
 INCEPTION_NOTOP_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
 INCEPTION_NOTOP_URL = f"https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/{INCEPTION_NOTOP_FILE}"
@@ -241,14 +277,15 @@ def _summarise(values: dict[str, list[float]]) -> dict[str, float]:
 
 
 # Systems that turn test sketches into photos; "real_photos" is the test photos themselves
-# (judged only: the faithfulness ceiling) and "model_guessed_category" a class-aware model fed
-# the sketch classifier's guess instead of the true category.
-BASE_SYSTEMS = ("model", "untrained", "mean_photo")
+# (the ceiling: faithfulness and shape metrics) and "model_guessed_category" a class-aware
+# model fed the sketch classifier's guess instead of the true category.
+BASE_SYSTEMS = ("model", "untrained", "mean_photo", "sketch_copy", "blurred_photos")
 SYSTEMS = BASE_SYSTEMS  # the systems every report has
+BASELINES = BASE_SYSTEMS[1:]
 REAL = "real_photos"
 GUESSED = "model_guessed_category"
 Collected = dict[str, dict[str, dict[str, list[float]]]]  # category -> system -> metric -> values
-System = Callable[[np.ndarray, np.ndarray, np.ndarray | None], np.ndarray]
+Outputs = dict[str, dict[str, list[np.ndarray]]]  # category -> system -> uint8 batches
 
 
 class _Batch:
@@ -256,6 +293,24 @@ class _Batch:
 
     def __init__(self, sketches: np.ndarray, photos: np.ndarray, labels: np.ndarray, guesses: np.ndarray | None) -> None:  # fmt: skip
         self.sketches, self.photos, self.labels, self.guesses = sketches, photos, labels, guesses
+
+
+System = Callable[[_Batch], np.ndarray]
+
+
+def blurred(photos: np.ndarray) -> np.ndarray:
+    """The blob probe: real photos (N, S, S, 3) in [-1, 1] under a Gaussian blur of
+    :data:`BLUR_SIGMA_AT_64` pixels at 64 px (scaled with the size)."""
+    sigma = BLUR_SIGMA_AT_64 * photos.shape[1] / 64
+    return np.stack([cv2.GaussianBlur(photo, (0, 0), sigma) for photo in photos])
+
+
+def _shape_values(sketches_u8: np.ndarray, images_u8: np.ndarray) -> dict[str, np.ndarray]:
+    return {
+        "stroke_recall": stroke_recall(sketches_u8, images_u8),
+        "chamfer": chamfer_distance(sketches_u8, images_u8),
+        "fill": hull_fill(sketches_u8, images_u8),
+    }
 
 
 def _test_batches(
@@ -299,9 +354,13 @@ def _collect(
     classifier: keras.Model | None,
     inception: keras.Model | None,
     grid_per_category: int,
+    outputs_u8: Outputs,
 ) -> tuple[Collected, list[dict[str, Any]], tuple[list[np.ndarray], list[np.ndarray]], list[float]]:
     """Per-image metrics of every system on every test shard, grid rows, FID features and
-    whether the sketch classifier guessed each sketch's category (empty without classifier)."""
+    whether the sketch classifier guessed each sketch's category (empty without classifier).
+
+    Every system's outputs (and the real photos, once per photo) are kept in ``outputs_u8`` as
+    uint8, for the set-level photo-likeness."""
     collected: Collected = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     grid_rows: list[dict[str, Any]] = []
     real_features: list[np.ndarray] = []
@@ -309,20 +368,32 @@ def _collect(
     guess_right: list[float] = []
     for shard_name, load in test_shards.items():
         category = split_and_category(shard_name)[1]
-        for batch in _test_batches(load(), size, batch_size, classifier):
+        shard = load()
+        first_of_photo = _first_of_each_photo(shard["photo_ids"])
+        offset = 0
+        for batch in _test_batches(shard, size, batch_size, classifier):
             real = batch.photos
+            sketches_u8, real_u8 = to_uint8(batch.sketches), to_uint8(real)
             hits = judge_predictions(judge, real) == batch.labels
             collected[category][REAL]["faithfulness"].extend(hits.astype(float).tolist())
+            for metric, values in _shape_values(sketches_u8, real_u8).items():
+                collected[category][REAL][metric].extend(values.tolist())
+            # the real photos once per photo: a photo repeated per sketch would bias the KID
+            once = first_of_photo[offset : offset + len(real)]
+            outputs_u8[category][REAL].append(real_u8[once])
+            offset += len(real)
             outputs = {
-                name: np.asarray(system(batch.sketches, batch.labels, batch.guesses), np.float32)
-                for name, system in systems.items()
+                name: np.asarray(system(batch), np.float32) for name, system in systems.items()
             }
             judged = {}
             for name, generated in outputs.items():
+                generated_u8 = to_uint8(generated)
+                outputs_u8[category][name].append(generated_u8)
                 values = per_image_metrics(generated, real)
                 values["perceptual"] = np.asarray(perceptual.distance(real, generated))
                 judged[name] = judge_predictions(judge, generated)
                 values["faithfulness"] = (judged[name] == batch.labels).astype(float)
+                values.update(_shape_values(sketches_u8, generated_u8))
                 for metric in METRICS:
                     collected[category][name][metric].extend(np.asarray(values[metric]).tolist())
             if batch.guesses is not None:
@@ -331,19 +402,28 @@ def _collect(
                 real_features.append(_inception_features(inception, real))
                 fake_features.append(_inception_features(inception, outputs["model"]))
             shown = sum(1 for row in grid_rows if row["category"] == category)
+            start = len(collected[category]["model"]["l1"]) - len(real)
             for i in range(min(grid_per_category - shown, len(real))):
                 grid_rows.append(
                     {
-                        "sketch": to_uint8(batch.sketches[i]),
+                        "sketch": sketches_u8[i],
                         "generated": to_uint8(outputs["model"][i]),
-                        "real": to_uint8(real[i]),
+                        "real": real_u8[i],
                         "category": category,
                         "label": int(batch.labels[i]),
                         "judged": int(judged["model"][i]),
                         "guess": None if batch.guesses is None else int(batch.guesses[i]),
+                        "stroke_recall": collected[category]["model"]["stroke_recall"][start + i],
+                        "fill": collected[category]["model"]["fill"][start + i],
                     }
                 )
     return collected, grid_rows, (real_features, fake_features), guess_right
+
+
+def _first_of_each_photo(photo_ids: np.ndarray) -> np.ndarray:
+    """A boolean per pair: True for the first pair of each photo in the shard."""
+    seen: set[str] = set()
+    return np.array([not (p in seen or seen.add(p)) for p in photo_ids.tolist()], bool)
 
 
 def _better(report: dict[str, Any], name: str, system: str, baseline: str) -> bool:
@@ -351,16 +431,46 @@ def _better(report: dict[str, Any], name: str, system: str, baseline: str) -> bo
     return model < other if LOWER_IS_BETTER[name] else model > other
 
 
+def _photo_likeness(
+    report: dict[str, Any], outputs_u8: Outputs, reference: PhotoStatistics
+) -> None:
+    """Add each system's photo KID (and the real test photos') overall and per category."""
+    systems = {s for by_system in outputs_u8.values() for s in by_system}
+    for system in sorted(systems):
+        parts = {c: np.concatenate(by[system]) for c, by in outputs_u8.items() if by[system]}
+        everything = np.concatenate(list(parts.values()))
+        where = report["real_photos"] if system == REAL else report["overall"][system]
+        where[PHOTO_KID] = reference.kid(everything) if len(everything) >= 2 else None
+        for category, images in parts.items():
+            value = reference.kid(images) if len(images) >= 2 else None
+            if system == REAL:
+                report["real_photos"].setdefault("per_category_shape", {}).setdefault(category, {})[
+                    PHOTO_KID
+                ] = value
+            else:
+                report["per_category"][category][system][PHOTO_KID] = value
+
+
+def _summarise_nan(values: dict[str, list[float]]) -> dict[str, float]:
+    """Means that skip NaN (a sketch without strokes has no shape metric)."""
+    return {
+        name: float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
+        for name, v in ((n, np.asarray(v, np.float64)) for n, v in values.items())
+        if v.size
+    }
+
+
 def _report(collected: Collected) -> dict[str, Any]:
     """``overall`` and ``per_category`` hold the systems that make photos from the test
-    sketches; ``real_photos`` the judge's accuracy on the test photos themselves."""
+    sketches; ``real_photos`` the judge's accuracy and the shape metrics of the test photos
+    themselves."""
     systems = sorted({s for by_system in collected.values() for s in by_system} - {REAL})
     report: dict[str, Any] = {"per_category": {}}
     overall: dict[str, dict[str, list[float]]] = {s: defaultdict(list) for s in systems}
     real: list[float] = []
     real_per_category: dict[str, float] = {}
     for category, by_system in sorted(collected.items()):
-        report["per_category"][category] = {s: _summarise(by_system[s]) for s in systems}
+        report["per_category"][category] = {s: _summarise_nan(by_system[s]) for s in systems}
         report["per_category"][category]["pairs"] = len(by_system["model"]["l1"])
         for system in systems:
             for name, values in by_system[system].items():
@@ -369,19 +479,37 @@ def _report(collected: Collected) -> dict[str, Any]:
             real.extend(by_system[REAL]["faithfulness"])
             real_per_category[category] = float(np.mean(by_system[REAL]["faithfulness"]))
     report["test_pairs"] = len(overall["model"]["l1"])
-    report["overall"] = {s: _summarise(overall[s]) for s in systems}
+    report["overall"] = {s: _summarise_nan(overall[s]) for s in systems}
     if real:
+        real_shape: dict[str, list[float]] = defaultdict(list)
+        for by_system in collected.values():
+            for name in SHAPE_METRICS:
+                real_shape[name].extend(by_system[REAL][name])
         report["real_photos"] = {
             "faithfulness": float(np.mean(real)),
             "per_category": real_per_category,
+            **_summarise_nan(real_shape),
+            "per_category_shape": {
+                category: _summarise_nan({n: by_system[REAL][n] for n in SHAPE_METRICS})
+                for category, by_system in sorted(collected.items())
+            },
         }
-    report["beats_baselines"] = {
-        name: _better(report, name, "model", "untrained")
-        and _better(report, name, "model", "mean_photo")
-        for name in METRICS
-        if name in report["overall"]["model"]
-    }
+    report["beats_baselines"] = _beats_baselines(report)  # again once photo_kid is in
     return report
+
+
+def _beats_baselines(report: dict[str, Any]) -> dict[str, bool]:
+    """Per metric: does the model beat every baseline it must (:data:`MUST_BEAT`)?"""
+    overall = report["overall"]
+    return {
+        name: all(
+            _better(report, name, "model", baseline)
+            for baseline in baselines
+            if baseline in overall and overall[baseline].get(name) is not None
+        )
+        for name, baselines in MUST_BEAT.items()
+        if overall["model"].get(name) is not None
+    }
 
 
 def _faithfulness_section(
@@ -423,13 +551,15 @@ def _metric_key(category: str) -> str:
 
 def _mlflow_metrics(report: dict[str, Any]) -> dict[str, Any]:
     metrics = {f"test_{name}": value for name, value in report["overall"]["model"].items()}
-    for system in ("untrained", "mean_photo"):
+    for system in BASELINES:
         metrics.update(
             {
                 f"baseline_{system}_{name}": value
-                for name, value in report["overall"][system].items()
+                for name, value in report["overall"].get(system, {}).items()
             }
         )
+    for name in (*SHAPE_METRICS, PHOTO_KID):
+        metrics[f"test_{name}_real_photos"] = report.get("real_photos", {}).get(name)
     for category, values in report["per_category"].items():
         key = _metric_key(category)
         metrics.update({f"test_{key}_{name}": value for name, value in values["model"].items()})
@@ -447,10 +577,15 @@ def _mlflow_metrics(report: dict[str, Any]) -> dict[str, Any]:
     if report.get("fid") is not None:
         metrics["test_fid"] = report["fid"]
     return {
-        name: {"value": value, "step": 0}
+        name: {"value": float(value), "step": 0}
         for name, value in metrics.items()
         if value is not None and math.isfinite(value)
     }
+
+
+def _kid(values: dict[str, Any]) -> str:
+    kid = values.get(PHOTO_KID)
+    return "n/a" if kid is None else f"{kid:.2f}"
 
 
 def _result_grid(
@@ -469,18 +604,26 @@ def _result_grid(
         if faith.get("generated_guessed_category") is not None
         else ""
     )
+    real_photos, copy = report.get("real_photos", {}), report["overall"]["sketch_copy"]
     title = [
         f"faithfulness: generated {faith['generated']:.0%}{guessed} | real photos "
         f"{faith['real_photos']:.0%} | mean photo {faith['mean_photo']:.0%}",
-        f"L1 {model['l1']:.3f} (mean photo {report['overall']['mean_photo']['l1']:.3f}) | "
-        f"SSIM {model['ssim']:.3f} (mean photo {report['overall']['mean_photo']['ssim']:.3f})",
+        f"stroke recall {model['stroke_recall']:.2f} (real photos "
+        f"{real_photos.get('stroke_recall', float('nan')):.2f}) | fill {model['fill']:.2f} "
+        f"(real {real_photos.get('fill', float('nan')):.2f}, sketch copy {copy['fill']:.2f})",
+        f"photo KID {_kid(model)} (real {_kid(real_photos)}, sketch copy {_kid(copy)}, "
+        f"mean photo {_kid(report['overall']['mean_photo'])}) | L1 {model['l1']:.3f}",
     ]
     captions = []
     for row in grid_rows:
         verdict = "recognised" if row["judged"] == row["label"] else (
             f"judged {categories.get(row['judged'], row['judged'])}"
         )  # fmt: skip
-        lines = [row["category"], f"generated: {verdict}"]
+        lines = [
+            row["category"],
+            f"generated: {verdict}",
+            f"stroke recall {row['stroke_recall']:.2f}, fill {row['fill']:.2f}",
+        ]
         if row["guess"] is not None:
             lines.append(f"guessed: {categories.get(row['guess'], row['guess'])}")
         captions.append(lines)
@@ -515,17 +658,20 @@ def evaluate_generator(
         return np.asarray(model(generator_inputs(model, sketches, categories), training=False))
 
     systems: dict[str, System] = {
-        "model": lambda x, labels, guesses: run(generator, x, labels),
-        "untrained": lambda x, labels, guesses: run(untrained, x, labels),
-        "mean_photo": lambda x, labels, guesses: np.broadcast_to(mean_photo, x.shape),
+        "model": lambda batch: run(generator, batch.sketches, batch.labels),
+        "untrained": lambda batch: run(untrained, batch.sketches, batch.labels),
+        "mean_photo": lambda batch: np.broadcast_to(mean_photo, batch.sketches.shape),
+        "sketch_copy": lambda batch: batch.sketches,
+        "blurred_photos": lambda batch: blurred(batch.photos),
     }
     if class_aware:
-        systems[GUESSED] = lambda x, labels, guesses: run(generator, x, guesses)
+        systems[GUESSED] = lambda batch: run(generator, batch.sketches, batch.guesses)
     weights = resolve_vgg_weights(str(evaluation["perceptual"]["vgg_weights"]))
     perceptual = PerceptualLoss(
         build_vgg16_features(weights, evaluation["perceptual"]["layers"], size)
     )
     inception, fid_reason = _inception_features_model(str(evaluation["fid_weights"]))
+    outputs_u8: Outputs = defaultdict(lambda: defaultdict(list))
     collected, grid_rows, (real_features, fake_features), guess_right = _collect(
         systems,
         test_shards,
@@ -536,6 +682,7 @@ def evaluate_generator(
         sketch_classifier if class_aware else None,
         inception,
         int(evaluation["grid_per_category"]),
+        outputs_u8,
     )
     report: dict[str, Any] = {
         "image_size": size,
@@ -543,6 +690,9 @@ def evaluate_generator(
         "vgg_weights": weights.source,
         **_report(collected),
     }
+    train_photos = unique_photos(split_shards(pair_shards, "train"), image_size=size)[0]
+    _photo_likeness(report, outputs_u8, PhotoStatistics.fit(to_uint8(train_photos)))
+    report["beats_baselines"] = _beats_baselines(report)
     names = [categories[i] for i in sorted(categories)]
     faith = report["faithfulness_table"] = _faithfulness_section(report, class_aware, names)
     report["faithfulness_judge"] = faithfulness_judge_summary
@@ -560,7 +710,7 @@ def evaluate_generator(
         report["fid"], report["fid_skipped"] = None, fid_reason or "fewer than two test images"
     logger.info(
         "Test metrics (model): %s; faithfulness %.3f (real photos %.3f, mean photo %.3f%s); "
-        "beats baselines: %s",
+        "beats baselines: %s",  # shape metrics are in the model's metrics above
         report["overall"]["model"],
         faith["generated"],
         faith["real_photos"],
@@ -578,7 +728,8 @@ def evaluate_generator(
 
 def champion_disqualification(report: dict[str, Any], metric: str) -> str | None:
     """Why the model may never be champion, or None: it must beat the constant mean photo on
-    faithfulness and on the champion metric."""
+    faithfulness and on the champion metric, and its baselines (:data:`MUST_BEAT`: the sketch
+    copy included for photo-likeness) on stroke recall and photo-likeness."""
     reasons = []
     for name in dict.fromkeys(("faithfulness", metric.removeprefix("test_"))):
         if not _better(report, name, "model", "mean_photo"):
@@ -588,6 +739,18 @@ def champion_disqualification(report: dict[str, Any], metric: str) -> str | None
                 f"test_{name} {model:.4f} does not beat the mean photo's {baseline:.4f} "
                 f"({'lower' if LOWER_IS_BETTER[name] else 'higher'} is better)"
             )
+    for name in CHAMPION_SHAPE_METRICS:
+        if report["overall"]["model"].get(name) is None:
+            continue  # a report from before the shape metrics
+        for baseline in MUST_BEAT[name]:
+            if report["overall"].get(baseline, {}).get(name) is None:
+                continue
+            if not _better(report, name, "model", baseline):
+                reasons.append(
+                    f"test_{name} {report['overall']['model'][name]:.4f} does not beat the "
+                    f"{baseline.replace('_', ' ')}'s {report['overall'][baseline][name]:.4f} "
+                    f"({'lower' if LOWER_IS_BETTER[name] else 'higher'} is better)"
+                )
     return "; ".join(reasons) or None
 
 
@@ -638,6 +801,12 @@ def register_generator(
         "mean_photo_faithfulness": faith["mean_photo"],
         "mean_photo_l1": overall["mean_photo"]["l1"],
     }  # fmt: skip
+    real_photos = report.get("real_photos", {})
+    for name in (*SHAPE_METRICS, PHOTO_KID):  # reports from before the shape metrics lack them
+        if overall["model"].get(name) is not None:
+            test_metrics[name] = overall["model"][name]
+            test_metrics[f"real_photos_{name}"] = real_photos.get(name)
+            test_metrics[f"sketch_copy_{name}"] = overall.get("sketch_copy", {}).get(name)
     metadata = {
         "image_size": int(generator.inputs[0].shape[1]),
         "categories": list(pairs_manifest["categories"]),  # in label order

@@ -122,15 +122,25 @@ def _stroke_and_erasing(probability_stroke: float, probability_erase: float, see
 
 
 def train_sketch_classifier(
-    pair_shards: ShardLoaders, sketch_classifier: dict[str, Any], pairs_manifest: dict[str, Any]
+    pair_shards: ShardLoaders,
+    edge_map_shards: ShardLoaders,
+    sketch_classifier: dict[str, Any],
+    pairs_manifest: dict[str, Any],
 ) -> tuple[keras.Model, dict[str, Any]]:
     """Fit the classifier on the train split's sketches (validation split for val_ metrics).
 
     The backbone is ``sketch_classifier.backbone`` (see :func:`choose_backbone`); which one was
-    used is tagged in MLflow (``classifier_backbone``) and written in the history.
+    used is tagged in MLflow (``classifier_backbone``) and written in the history. With
+    ``sketch_classifier.edge_maps`` the train photos' edge-map pseudo-sketches are extra
+    training sketches (validation and test stay real sketches).
     """
     options = sketch_classifier
     train_shards, validation_shards = training_shards(pair_shards)
+    if bool(options.get("edge_maps", False)):
+        train_shards = {
+            **train_shards,
+            **{f"edge_maps/{name}": load for name, load in edge_map_shards.items()},
+        }
     keras.utils.set_random_seed(int(options["seed"]))
     backbone, weights, note = choose_backbone(options)
     logger.info("Sketch classifier backbone: %s (%s)", backbone, note)
@@ -202,6 +212,7 @@ def train_sketch_classifier(
         "vgg_weights": tags["classifier_vgg_weights"],
         "train_backbone": train_backbone,
         "parameters": int(model.count_params()),
+        "train_sketches": count_pairs(train_shards),
         "history": {key: [float(v) for v in values] for key, values in history.history.items()},
     }
 

@@ -13,7 +13,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 train_sketch_classifier,
-                ["pair_shards", "params:sketch_classifier", "pairs_manifest"],
+                ["pair_shards", "edge_map_shards", "params:sketch_classifier", "pairs_manifest"],
                 ["sketch_classifier", "sketch_classifier_history"],
                 name="train_sketch_classifier",
             ),
