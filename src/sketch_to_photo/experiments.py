@@ -2,14 +2,15 @@
 
 Each variant is the ``training`` parameters of a configuration environment (``--env``, default
 ``cpu_real``) with a few keys changed. It is trained with the project's training node on the
-pair shards that ``kedro run --env <env>`` wrote, read through the project's catalog, then judged
-on the test split: L1, SSIM and PSNR against the real photos, and category faithfulness by the
-pipeline's own judge (``faithfulness_judge``: the photo classifier the evaluation pipeline
-trained on the real train photos; trained here with ``evaluation.faithfulness`` when the run
-has none yet), next to the real test photos and the constant mean photo, so that a row reads
-like the pipeline's ``evaluation_metrics.json``. One JSON line per variant is appended to
-``--out`` and a result grid (sketch | generated | real) is saved beside it, so the table in
-docs/model_experiments.md can be remade and its pictures looked at.
+pair and edge-map shards that ``kedro run --env <env>`` wrote, read through the project's
+catalog, then evaluated on the test split by the evaluation pipeline's own node
+(``evaluate_generator``) with the pipeline's judge (``faithfulness_judge``; trained here with
+``evaluation.faithfulness`` when the run has none yet) and sketch classifier: category
+faithfulness, the shape metrics (stroke recall, chamfer, fill, photo KID), L1, SSIM and PSNR,
+for the model, the real test photos and every baseline (sketch copy included), so that a row
+reads like the pipeline's ``evaluation_metrics.json``. One JSON line per variant is appended to
+``--out`` and its result grid (12 test sketches over the categories) is saved beside it, so
+the table in docs/model_experiments.md can be remade and its pictures looked at.
 """
 
 from __future__ import annotations
@@ -26,21 +27,17 @@ from pathlib import Path
 from typing import Any
 
 import keras
-import numpy as np
 from kedro.framework.context import KedroContext
 from kedro.framework.project import configure_project
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
-from PIL import Image
 
 from sketch_to_photo.datasets import ShardLoaders
-from sketch_to_photo.inference import generator_inputs, to_uint8
-from sketch_to_photo.metrics import per_image_metrics
-from sketch_to_photo.models.callbacks import render_grid
-from sketch_to_photo.models.data import pair_dataset, unique_photos
-from sketch_to_photo.models.faithfulness import accuracy_by_category, judge_predictions
-from sketch_to_photo.pairs import split_shards
-from sketch_to_photo.pipelines.evaluation.nodes import train_faithfulness_judge
+from sketch_to_photo.pipelines.evaluation.nodes import (
+    PHOTO_KID,
+    evaluate_generator,
+    train_faithfulness_judge,
+)
 from sketch_to_photo.pipelines.training.nodes import train_generator
 
 logger = logging.getLogger(__name__)
@@ -106,35 +103,34 @@ def _project_context(project: Path, env: str) -> KedroContext:
 
 def _pipeline_judge(
     catalog: Any, pair_shards: ShardLoaders, evaluation: dict[str, Any]
-) -> keras.Model:
-    """The evaluation pipeline's ``faithfulness_judge``; trained and saved when there is none."""
-    if catalog.exists("faithfulness_judge"):
-        return catalog.load("faithfulness_judge")
-    judge, _ = train_faithfulness_judge(pair_shards, evaluation)
+) -> tuple[keras.Model, dict[str, Any]]:
+    """The evaluation pipeline's ``faithfulness_judge`` and its summary; trained and saved
+    when there is none."""
+    if catalog.exists("faithfulness_judge") and catalog.exists("faithfulness_judge_summary"):
+        return catalog.load("faithfulness_judge"), catalog.load("faithfulness_judge_summary")
+    judge, summary = train_faithfulness_judge(pair_shards, evaluation)
     catalog.save("faithfulness_judge", judge)
-    return judge
+    return judge, summary
 
 
-def _test_arrays(shards: ShardLoaders, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    sketches, photos, labels = [], [], []
-    for name, load in shards.items():
-        for s, p in pair_dataset({name: load}, image_size=size, batch_size=256, training=False):
-            sketches.append(s.numpy())
-            photos.append(p.numpy())
-        labels.append(load()["labels"].astype(np.int64))
-    return np.concatenate(sketches), np.concatenate(photos), np.concatenate(labels)
+ROW_METRICS = ("faithfulness", "stroke_recall", "chamfer", "fill", PHOTO_KID, "l1", "ssim", "psnr")
 
 
 def run_variant(
     name: str,
     training: dict[str, Any],
     categories: list[str],
-    pair_shards: ShardLoaders,
-    edge_map_shards: ShardLoaders,
-    judge: keras.Model,
+    shards: tuple[ShardLoaders, ShardLoaders],
+    judges: tuple[keras.Model, dict[str, Any], keras.Model | None],
+    evaluation: dict[str, Any],
     out: Path,
 ) -> dict[str, Any]:
-    """Train one variant with the training node and judge it on the test split."""
+    """Train one variant with the training node and evaluate it with the evaluation node.
+
+    ``shards`` are the pair and edge-map shards; ``judges`` the faithfulness judge, its summary
+    and the sketch classifier (None when the run has none: no guessed-category score)."""
+    pair_shards, edge_map_shards = shards
+    judge, judge_summary, classifier = judges
     with tempfile.TemporaryDirectory() as work:
         training = _merge(
             training,
@@ -150,33 +146,35 @@ def run_variant(
             pair_shards, edge_map_shards, {"categories": categories}, training
         )
         seconds = time.perf_counter() - started
-    size = int(training["image_size"])
-    sketches, photos, labels = _test_arrays(split_shards(pair_shards, "test"), size)
-    generated = np.asarray(
-        generator.predict(generator_inputs(generator, sketches, labels), batch_size=64, verbose=0)
+    # a grid of 12 test sketches spread over the categories
+    grid_per_category = max(1, 12 // max(1, len(categories)))
+    report, _, grid = evaluate_generator(
+        generator,
+        pair_shards,
+        judge,
+        judge_summary,
+        classifier,
+        {**evaluation, "grid_per_category": grid_per_category},
     )
-    train_photos, _ = unique_photos(split_shards(pair_shards, "train"), image_size=size)[:2]
-    mean_photo = np.broadcast_to(train_photos.mean(axis=0), photos.shape)
     row: dict[str, Any] = {"variant": name, "seconds": round(seconds, 1)}
-    for system, images in (("model", generated), ("mean_photo", mean_photo), ("real", photos)):
-        faith = accuracy_by_category(judge_predictions(judge, images), labels, categories)
-        row[f"{system}_faithfulness"] = round(faith["accuracy"], 3)
-        row[f"{system}_faithfulness_per_category"] = faith["per_category"]
-        if system != "real":
-            metrics = per_image_metrics(images, photos)
-            row[f"{system}_l1"] = round(float(np.mean(metrics["l1"])), 4)
-            row[f"{system}_ssim"] = round(float(np.mean(metrics["ssim"])), 4)
-            row[f"{system}_psnr"] = round(float(np.mean(metrics["psnr"])), 2)
+    for system, values in report["overall"].items():
+        for metric in ROW_METRICS:
+            if values.get(metric) is not None:
+                row[f"{system}_{metric}"] = round(float(values[metric]), 4)
+    for metric in ROW_METRICS:
+        if report["real_photos"].get(metric) is not None:
+            row[f"real_{metric}"] = round(float(report["real_photos"][metric]), 4)
+    row["model_faithfulness_per_category"] = {
+        category: values["model"]["faithfulness"]
+        for category, values in report["per_category"].items()
+    }
+    row["beats_baselines"] = report["beats_baselines"]
     row["train_pairs"] = summary["train_pairs"]
+    row["edge_map_pairs"] = summary["edge_map_pairs"]
     row["epochs"] = summary["epochs"]
     row["final_g_l1"] = round(summary["history"]["g_l1"][-1], 4)
     row["final_val_l1"] = round(summary["history"].get("val_l1", [float("nan")])[-1], 4)
-    shown = np.concatenate([np.flatnonzero(labels == c)[:: max(1, (labels == c).sum() // 4)][:4]
-                            for c in range(len(categories))])  # fmt: skip
-    grid = render_grid(
-        to_uint8(sketches[shown]), to_uint8(generated[shown]), to_uint8(photos[shown])
-    )
-    Image.fromarray(grid).save(out.with_name(f"{out.stem}_{name}.png"))
+    grid.save(out.with_name(f"{out.stem}_{name}.png"))
     return row
 
 
@@ -209,16 +207,19 @@ def main(argv: list[str] | None = None) -> int:
     categories = list(catalog.load("pairs_manifest")["categories"])
     pair_shards = catalog.load("pair_shards")
     edge_map_shards = catalog.load("edge_map_shards") if catalog.exists("edge_map_shards") else {}
-    judge = _pipeline_judge(catalog, pair_shards, params["evaluation"])
+    judges = (
+        *_pipeline_judge(catalog, pair_shards, params["evaluation"]),
+        catalog.load("sketch_classifier") if catalog.exists("sketch_classifier") else None,
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     for name in args.variants:
         row = run_variant(
             name,
             _merge(training, VARIANTS[name]),
             categories,
-            pair_shards,
-            edge_map_shards,
-            judge,
+            (pair_shards, edge_map_shards),
+            judges,
+            params["evaluation"],
             out,
         )
         row["settings"] = {**VARIANTS[name], **dict(i.partition("=")[::2] for i in args.set)}

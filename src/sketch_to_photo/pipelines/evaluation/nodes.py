@@ -664,7 +664,7 @@ def evaluate_generator(
         "sketch_copy": lambda batch: batch.sketches,
         "blurred_photos": lambda batch: blurred(batch.photos),
     }
-    if class_aware:
+    if class_aware and sketch_classifier is not None:
         systems[GUESSED] = lambda batch: run(generator, batch.sketches, batch.guesses)
     weights = resolve_vgg_weights(str(evaluation["perceptual"]["vgg_weights"]))
     perceptual = PerceptualLoss(
