@@ -55,7 +55,7 @@ from sketch_to_photo.photograph import (
 
 PROJECT_PATH = Path(__file__).resolve().parent
 CANVAS_SIZE = 320
-DISPLAY_SIZE = 256
+DISPLAY_SIZE = 288  # on-screen pixels of each picture: the shape must be visible
 INPUTS = ("Draw", "Upload", "Test split")
 GUESS = "__classifier_guess__"  # the category picker's "follow the classifier" option
 HINT_CATEGORIES = 20  # the canvas hint names at most this many categories
@@ -257,8 +257,11 @@ def show_result(
     shown = [(result.sketch, "Sketch, as the model sees it"), (result.photo, generated)]
     if real_photo is not None:
         shown.append((real_photo, "Real photo"))
-    for column, (image, caption) in zip(st.columns(len(shown)), shown, strict=True):
-        column.image(enlarge(image, DISPLAY_SIZE), caption=caption, width="stretch")
+    # two per row, each at DISPLAY_SIZE: three in a row would shrink them below 256 px
+    for start in range(0, len(shown), 2):
+        row = shown[start : start + 2]
+        for column, (image, caption) in zip(st.columns(2), row, strict=False):
+            column.image(enlarge(image, DISPLAY_SIZE), caption=caption, width=DISPLAY_SIZE)
     size = generator.image_size
     runtime = generator.metadata.get("runtime", "Keras")
     st.metric(

@@ -66,6 +66,18 @@ def _with(change: dict[str, Any]) -> dict[str, Any]:
         ),
         ({"training.epochs": "ten"}, "training.epochs = 'ten': must be a valid integer"),
         (
+            {"training.edge_maps.real_share_end": 1.5},
+            "training.edge_maps.real_share_end = 1.5: must be less than or equal to 1",
+        ),
+        (
+            {"training.edge_maps.real_share": 0.5},
+            "training.edge_maps.real_share: unknown key; did you mean 'real_share_end'?",
+        ),
+        (
+            {"edge_maps.method": "sobel"},
+            "edge_maps.method = 'sobel': must be 'canny' or 'xdog'",
+        ),
+        (
             {"training.learning_rate": "2e-4"},
             "training.learning_rate = '2e-4': must be a valid number",
         ),

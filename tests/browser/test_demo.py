@@ -47,6 +47,13 @@ def shown_images(page) -> list[tuple[int, int]]:  # noqa: ANN001
     )
 
 
+def shown_widths(page) -> list[float]:  # noqa: ANN001
+    """On-screen widths (CSS pixels) of the images the page shows."""
+    return page.eval_on_selector_all(
+        '[data-testid="stImage"] img', "els => els.map(e => e.getBoundingClientRect().width)"
+    )
+
+
 def test_drawing_on_the_canvas_makes_a_photo(demo_url, screenshot_dir):
     with browser_page() as page:
         page.goto(demo_url)
@@ -56,6 +63,7 @@ def test_drawing_on_the_canvas_makes_a_photo(demo_url, screenshot_dir):
         assert milliseconds > 0
         images = shown_images(page)
         assert len(images) == 2 and all(w > 0 and h > 0 for w, h in images)
+        assert all(width >= 256 for width in shown_widths(page))  # large enough to see a shape
         page.get_by_text("Category guess:").wait_for()
         page.get_by_text("Download the photo (PNG)").wait_for()
         page.screenshot(path=screenshot_dir / "demo_draw.png", full_page=True)
