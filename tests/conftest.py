@@ -172,6 +172,21 @@ def small_disk(folder: Path, size_kib: int) -> Iterator[Path]:
         subprocess.run(["umount", "--lazy", str(folder)], check=False)
 
 
+@contextlib.contextmanager
+def umask(mask: int) -> Iterator[None]:
+    """Run the block with the process umask set to ``mask``, restoring the previous one."""
+    previous = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def mode(path: Path) -> int:
+    """The permission bits of ``path`` (``0o644``, ...)."""
+    return path.stat().st_mode & 0o777
+
+
 def read_only(folder: Path) -> None:
     """Remount the ``small_disk`` at ``folder`` read-only."""
     subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
