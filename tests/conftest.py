@@ -49,6 +49,18 @@ def sketchy_sample() -> Path:
     return SKETCHY_SAMPLE
 
 
+# Params of a fixture that feeds made-up files, then again with real Sketchy files added: the
+# "real" run is marked ``sample`` (left out by ``-m "not sample"``; skipped without the sample).
+MADE_AND_REAL = ["made", pytest.param("real", marks=pytest.mark.sample)]
+
+
+def real_sketch_files(request: pytest.FixtureRequest, count: int) -> list[Path]:
+    """The first ``count`` sketches of the real sample, for the "real" param of
+    :data:`MADE_AND_REAL`; skips the test without the sample."""
+    sample = request.getfixturevalue("sketchy_sample")
+    return sorted((sample / "256x256" / "sketch").glob("tx_*/*/*.png"))[:count]
+
+
 # Kedro's telemetry asks for consent on first use and needs the network: off in tests.
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
@@ -170,6 +182,21 @@ def small_disk(folder: Path, size_kib: int) -> Iterator[Path]:
         yield folder
     finally:
         subprocess.run(["umount", "--lazy", str(folder)], check=False)
+
+
+@contextlib.contextmanager
+def umask(mask: int) -> Iterator[None]:
+    """Run the block with the process umask set to ``mask``, restoring the previous one."""
+    previous = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def mode(path: Path) -> int:
+    """The permission bits of ``path`` (``0o644``, ...)."""
+    return path.stat().st_mode & 0o777
 
 
 def read_only(folder: Path) -> None:

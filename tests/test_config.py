@@ -122,6 +122,31 @@ def test_each_kind_of_mistake_is_refused_with_what_is_allowed(
     assert str(raised.value).startswith("Invalid parameters (conf/ and --params); nothing was run")
 
 
+def _with_md5(md5: str) -> dict[str, Any]:
+    parameters = copy.deepcopy(_parameters())
+    parameters["acquisition"]["sketchy"]["archives"][0]["md5"] = md5
+    return parameters
+
+
+def test_an_md5_is_taken_in_either_case_as_the_downloader_takes_it() -> None:
+    """download_file strips and lower-cases the expected MD5; conf/ must accept the same."""
+    shipped = _parameters()["acquisition"]["sketchy"]["archives"][0]["md5"]
+    groups = validate_parameters(_with_md5(f" {shipped.upper()}\n"))
+    assert groups["acquisition"].sketchy.archives[0].md5 == shipped  # normalised once
+
+
+@pytest.mark.parametrize(
+    "md5", ["6a9dccbd07b48566c4754a767408765", "6a9dccbd07b48566c4754a767408765g"]
+)
+def test_a_wrong_md5_is_refused_with_what_is_allowed(md5: str) -> None:
+    with pytest.raises(ParameterError) as raised:
+        validate_parameters(_with_md5(md5))
+    assert (
+        f"acquisition.sketchy.archives.0.md5 = {md5!r}: must be an MD5: 32 hexadecimal digits"
+        in str(raised.value)
+    ), str(raised.value)
+
+
 def test_every_problem_is_listed_at_once() -> None:
     with pytest.raises(ParameterError) as raised:
         validate_parameters(_with({"training.epochs": 0, "evaluation.batch_size": -1}))

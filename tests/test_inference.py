@@ -25,6 +25,7 @@ from sketch_to_photo.inference import (
     to_model_range,
     to_uint8,
 )
+from tests.test_photograph import CATEGORIES, class_aware_generator
 
 
 def _drawing(height: int = 48, width: int = 48) -> np.ndarray:
@@ -223,3 +224,33 @@ def test_generate_photo_with_a_real_model():
     assert photo.shape == (32, 32, 3) and photo.dtype == np.uint8
     expected = to_uint8(generator(preprocess_sketch(_drawing(80, 60), 32)[None])[0])
     assert np.array_equal(photo, expected)
+
+
+def test_generate_photo_takes_a_category_by_index_or_by_name_for_a_class_aware_generator():
+    generator = class_aware_generator()
+    sketch = _encode(_drawing(80, 60), "PNG")
+    by_index = [generate_photo(generator, sketch, category=i) for i in range(len(CATEGORIES))]
+    assert not np.array_equal(by_index[0], by_index[1])  # the category changes the photo
+    for i, name in enumerate(CATEGORIES):
+        by_name = generate_photo(generator, sketch, category=name, categories=CATEGORIES)
+        assert np.array_equal(by_name, by_index[i]), name
+
+    with pytest.raises(ValueError, match="this generator is class-aware: give the category"):
+        generate_photo(generator, sketch)
+    with pytest.raises(ValueError, match="'ant' is a name: also pass categories="):
+        generate_photo(generator, sketch, category="ant")
+    with pytest.raises(
+        ValueError, match=r"'zebra' is not one of this model's categories: \['alarm"
+    ):
+        generate_photo(generator, sketch, category="zebra", categories=CATEGORIES)
+
+
+def test_a_plain_generator_ignores_a_known_category_and_refuses_an_unknown_one():
+    inputs = keras.Input((32, 32, 3))
+    generator = keras.Model(inputs, keras.layers.Conv2D(3, 3, padding="same")(inputs))
+    sketch = _encode(_drawing(80, 60), "PNG")
+    plain = generate_photo(generator, sketch)
+    named = generate_photo(generator, sketch, category="ant", categories=CATEGORIES)
+    assert np.array_equal(named, plain)
+    with pytest.raises(ValueError, match="'zebra' is not one of this model's categories"):
+        generate_photo(generator, sketch, category="zebra", categories=CATEGORIES)

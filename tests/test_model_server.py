@@ -31,11 +31,10 @@ from PIL import Image
 
 from sketch_to_photo.registry import follow_champion, log_and_register_service
 from sketch_to_photo.serving import SERVICE_NAME
-from tests.conftest import SKETCHY_SAMPLE, mlflow_store
+from tests.conftest import MADE_AND_REAL, mlflow_store
 from tests.test_photograph import CATEGORIES, class_aware_generator, fixed_classifier
 
 MODEL_URI = f"models:/{SERVICE_NAME}@champion"
-SAMPLE_SKETCHES = SKETCHY_SAMPLE / "256x256" / "sketch" / "tx_000000000000"
 STARTUP_SECONDS = 120
 REQUEST_SECONDS = 60
 GUESSED, PICKED = "the classifier's guess", "picked"
@@ -180,16 +179,18 @@ def drawn_sketch() -> Image.Image:
     return Image.fromarray(canvas)
 
 
-@pytest.fixture(scope="module")
-def sketch(model_metadata: dict[str, Any]) -> Image.Image:
-    """A real Sketchy sketch (256x256) of one of the model's categories when the sample is
-    there, else one drawn with OpenCV; RGB."""
-    if SAMPLE_SKETCHES.is_dir():
-        for category in model_metadata["categories"]:
-            files = sorted((SAMPLE_SKETCHES / category).glob("*.png"))
-            if files:
-                return Image.open(files[0]).convert("RGB")
-    return drawn_sketch()
+@pytest.fixture(scope="module", params=MADE_AND_REAL)
+def sketch(request: pytest.FixtureRequest, model_metadata: dict[str, Any]) -> Image.Image:
+    """A sketch drawn with OpenCV, then (marked ``sample``) a real Sketchy sketch (256x256) of
+    one of the model's categories; RGB."""
+    if request.param == "made":
+        return drawn_sketch()
+    sketches = request.getfixturevalue("sketchy_sample") / "256x256" / "sketch" / "tx_000000000000"
+    for category in model_metadata["categories"]:
+        files = sorted((sketches / category).glob("*.png"))
+        if files:
+            return Image.open(files[0]).convert("RGB")
+    pytest.skip(f"no sketch of the model's categories {model_metadata['categories']} in {sketches}")
 
 
 def invoke(url: str, records: list[dict[str, Any]]) -> requests.Response:

@@ -247,6 +247,7 @@ def test_fast_method_agrees_with_reference_on_synthetic_photos(synthetic_tree):
     assert ious.mean() >= 0.95, ious
 
 
+@pytest.mark.sample
 def test_fast_method_on_real_sample_is_close_to_reference_for_most_photos(sketchy_sample):
     # GrabCut is chaotic on real photos: the reference with another k-means seed agrees with
     # itself at mean IoU ~0.92-0.95, and the fast method at ~0.82 (benchmark `data`); here

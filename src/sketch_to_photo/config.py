@@ -14,6 +14,7 @@ parameters into the MLflow run (``training.epochs``, ...), which it cannot do fo
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -58,6 +59,15 @@ def _weights_source(value: str) -> str:
     return value
 
 
+def _md5(value: str) -> str:
+    """An MD5 as the downloader takes it (:func:`sketch_to_photo.sketchy.download.download_file`):
+    either case, surrounding spaces ignored; kept lower-case, as ``hashlib`` writes it."""
+    digest = value.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{32}", digest):
+        raise ValueError("must be an MD5: 32 hexadecimal digits (0-9 and a-f, either case)")
+    return digest
+
+
 Positive = Annotated[int, Field(gt=0)]
 NonNegative = Annotated[int, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
@@ -67,6 +77,7 @@ Categories = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_leng
 WeightsSource = Annotated[str, AfterValidator(_weights_source)]
 AutoOrBool = Literal["auto"] | bool
 GeneratorSize = Annotated[int, _power_of_two(32, 1024)]
+MD5 = Annotated[str, AfterValidator(_md5)]
 
 
 class Group(BaseModel):
@@ -108,7 +119,7 @@ class SyntheticParams(Group):
 class ArchiveParams(Group):
     name: Annotated[str, Field(min_length=1)]
     url: Annotated[str, Field(pattern=r"^(https?|file)://")]
-    md5: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+    md5: MD5
 
 
 class SketchyParams(Group):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import cv2
@@ -221,23 +222,44 @@ def generator_inputs(
     return [sketches, np.eye(num_classes, dtype=np.float32)[indices]]
 
 
+def _category_index(category: int | str | None, categories: Sequence[str] | None) -> int | None:
+    """``category`` as an index into the model's categories: an index stays as it is, a name is
+    looked up in ``categories`` (the model's category list, in label order)."""
+    if category is None or not isinstance(category, str):
+        return category
+    if categories is None:
+        raise ValueError(
+            f"category {category!r} is a name: also pass categories=, the model's category list "
+            "(the registered model's metadata 'categories'), or give its index"
+        )
+    names = list(categories)
+    if category not in names:
+        raise ValueError(f"{category!r} is not one of this model's categories: {names}")
+    return names.index(category)
+
+
 def generate_photo(
     generator: keras.Model,
     sketch_source: ImageSource,
     image_size: int | None = None,
-    category: int | None = None,
+    category: int | str | None = None,
+    categories: Sequence[str] | None = None,
 ) -> np.ndarray:
     """Run the generator on one sketch; returns the photo as (S,S,3) uint8.
 
-    ``category`` (an index into the model's categories) is needed by a class-aware generator.
+    A class-aware generator needs ``category``: an index into the model's categories, or a
+    name together with ``categories``, the model's category list in label order (the
+    registered model's metadata ``categories``). A plain generator ignores the category; a
+    name not in ``categories`` is an error for both.
     """
     if image_size is None:
         shape = generator.inputs[0].shape if getattr(generator, "inputs", None) else None
         image_size = shape[1] if shape else None
         if image_size is None:
             raise ValueError("the generator takes any input size: pass image_size explicitly")
+    index = _category_index(category, categories)
     x = preprocess_sketch(sketch_source, image_size)
-    inputs = generator_inputs(generator, x[None], None if category is None else [category])
+    inputs = generator_inputs(generator, x[None], None if index is None else [index])
     # predict_on_batch runs the compiled inference function: about 30% faster than an eager call
     return to_uint8(generator.predict_on_batch(inputs)[0])
 

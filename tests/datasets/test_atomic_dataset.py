@@ -19,7 +19,7 @@ from kedro_mlflow.io.artifacts import MlflowArtifactDataset  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from sketch_to_photo.datasets import AtomicDataset  # noqa: E402
-from tests.conftest import fill_disk, mlflow_store, small_disk  # noqa: E402
+from tests.conftest import fill_disk, mlflow_store, mode, small_disk, umask  # noqa: E402
 
 
 def _json(path: Path) -> AtomicDataset:
@@ -131,3 +131,27 @@ def test_a_full_disk_gives_the_clear_error_and_keeps_the_table(tmp_path: Path) -
 def test_what_it_cannot_wrap_is_refused_with_a_reason(config: dict, message: str) -> None:
     with pytest.raises(DatasetError, match=message):
         AtomicDataset(dataset=config)
+
+
+@pytest.mark.parametrize(
+    ("mask", "expected"),
+    [
+        pytest.param(0o022, 0o644, id="umask022"),
+        pytest.param(0o027, 0o640, id="umask027"),
+    ],
+)
+def test_saved_files_get_the_mode_of_a_plain_write(
+    tmp_path: Path, mask: int, expected: int
+) -> None:
+    report = tmp_path / "08_reporting" / "evaluation_metrics.json"
+    model_file = tmp_path / "06_models" / "generator.keras"
+    with umask(mask):
+        _json(report).save({"l1": 0.1})
+        AtomicDataset(
+            dataset={"type": "tensorflow.TensorFlowModelDataset", "filepath": str(model_file)}
+        ).save(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]))
+        _json(report).save({"l1": 0.2})  # replacing keeps it readable as well
+
+    # a teammate, a web server or `mlflow server` running as another user can read them
+    assert mode(report) == expected
+    assert mode(model_file) == expected

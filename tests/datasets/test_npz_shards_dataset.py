@@ -5,7 +5,9 @@ import pytest
 from kedro.io.core import DatasetError
 
 from sketch_to_photo.datasets import LazyNpz, NpzShardsDataset, ResumableShard
+from sketch_to_photo.datasets.npz_shards_dataset import FINGERPRINTS
 from sketch_to_photo.utils.atomic import remove_stale_temporaries
+from tests.conftest import mode, umask
 
 
 def _arrays(n: int, value: int = 7) -> dict[str, np.ndarray]:
@@ -164,3 +166,29 @@ def test_a_kill_between_moving_the_old_folder_aside_and_the_new_in_restores_the_
     assert remove_stale_temporaries(tmp_path / "pairs")
     assert sorted(NpzShardsDataset(path=str(tmp_path / "pairs")).load()) == ["old"]
     assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("mask", "file_mode", "folder_mode"),
+    [
+        pytest.param(0o022, 0o644, 0o755, id="umask022"),
+        pytest.param(0o027, 0o640, 0o750, id="umask027"),
+    ],
+)
+def test_shards_and_their_folders_get_the_modes_of_a_plain_write(
+    tmp_path, mask, file_mode, folder_mode
+):
+    pairs = tmp_path / "05_model_input" / "pairs"
+    with umask(mask):
+        NpzShardsDataset(path=str(pairs)).save(
+            {
+                "train/teapot-00000": _arrays(2),  # written directly
+                "test/car_(sedan)-00000": ResumableShard("fp", lambda: _arrays(1)),  # staged
+            }
+        )
+
+    files = sorted(p for p in pairs.rglob("*") if p.is_file())
+    folders = [pairs, *sorted(p for p in pairs.rglob("*") if p.is_dir())]
+    assert [f.name for f in files] == [FINGERPRINTS, "car_(sedan)-00000.npz", "teapot-00000.npz"]
+    assert {f.name: mode(f) for f in files} == {f.name: file_mode for f in files}
+    assert {str(d): mode(d) for d in folders} == {str(d): folder_mode for d in folders}

@@ -15,7 +15,7 @@ from sketch_to_photo.utils.atomic import (
     atomic_file,
     not_written_error,
 )
-from tests.conftest import fill_disk, read_only, small_disk
+from tests.conftest import fill_disk, mode, read_only, small_disk, umask
 
 
 def _leftovers(folder: Path) -> list[str]:
@@ -91,4 +91,49 @@ def test_other_failures_pass_through_unchanged(tmp_path: Path) -> None:
         with atomic_file(target):
             raise ValueError("not a disk problem")
     assert not_written_error(target, FileNotFoundError(errno.ENOENT, "gone"), True) is None
+    assert _leftovers(tmp_path) == []
+
+
+# The modes a plain open()/mkdir() gives under each umask: what every written output must get.
+UMASKS = [
+    pytest.param(0o022, 0o644, 0o755, id="umask022"),
+    pytest.param(0o027, 0o640, 0o750, id="umask027"),
+    pytest.param(0o077, 0o600, 0o700, id="umask077"),
+]
+
+
+@pytest.mark.parametrize(("mask", "file_mode", "folder_mode"), UMASKS)
+def test_a_written_file_gets_the_mode_of_a_plain_write(
+    tmp_path: Path, mask: int, file_mode: int, folder_mode: int
+) -> None:
+    with umask(mask):
+        plain = tmp_path / "plain.json"
+        plain.write_text("{}")
+        target = tmp_path / "reports" / "metrics.npz"
+        with atomic_file(target, suffix=".npz") as partial:
+            np.savez(partial, x=np.arange(3))
+        first = mode(target)
+        with atomic_file(target, suffix=".npz") as partial:  # replacing an existing file
+            np.savez(partial, x=np.arange(4))
+
+    assert mode(plain) == file_mode  # the reference: what the umask gives
+    assert (first, mode(target)) == (file_mode, file_mode)
+    assert mode(target.parent) == folder_mode  # the folder it created
+    assert _leftovers(target.parent) == []
+
+
+@pytest.mark.parametrize(("mask", "file_mode", "folder_mode"), UMASKS)
+def test_a_written_directory_gets_the_mode_of_a_plain_mkdir(
+    tmp_path: Path, mask: int, file_mode: int, folder_mode: int
+) -> None:
+    target = tmp_path / "shards"
+    with umask(mask):
+        for text in ("first", "second"):  # new, then replacing the existing tree
+            with atomic_directory(target) as partial:
+                (partial / "train").mkdir()
+                (partial / "train" / "a.txt").write_text(text)
+
+    assert mode(target) == folder_mode
+    assert mode(target / "train") == folder_mode
+    assert mode(target / "train" / "a.txt") == file_mode
     assert _leftovers(tmp_path) == []

@@ -7,6 +7,11 @@ leaves the destination as it was and removes the temporary copy. A process kille
 (``.<name>.<pid>.<random>.tmp``), and the next write to the same destination removes those
 of processes that no longer run.
 
+Files and folders come out with the permissions a plain ``open``/``mkdir`` would give them
+(``0o666``/``0o777`` less the umask: 0644/0755 under the usual umask 022), not the owner-only
+0600/0700 of :func:`tempfile.mkstemp`/:func:`tempfile.mkdtemp`, so that another user (a
+teammate, a web server, ``mlflow server``) can read the outputs as the umask allows.
+
 A write that fails because the disk is full or the folder cannot be written raises
 :class:`OutputNotWrittenError`, whose message names the file, the cause and what to do.
 """
@@ -17,6 +22,7 @@ import errno
 import logging
 import os
 import re
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -129,6 +135,23 @@ def _prefix(target: Path) -> str:
     return f".{target.name}.{os.getpid()}."
 
 
+def _new_temporary(target: Path, suffix: str, *, folder: bool = False) -> Path:
+    """Create an empty file (or ``folder``) with a new name beside ``target``, named
+    ``.<name>.<pid>.<random><suffix>``, with the mode a plain ``open``/``mkdir`` gives (the
+    umask applies; ``mkstemp``/``mkdtemp`` would make it owner-only)."""
+    for _ in range(tempfile.TMP_MAX):
+        path = target.parent / f"{_prefix(target)}{secrets.token_hex(4)}{suffix}"
+        try:
+            if folder:
+                os.mkdir(path, 0o777)
+            else:
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(errno.EEXIST, "No free temporary name", str(target.parent))
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -182,11 +205,7 @@ def atomic_file(target: str | os.PathLike[str], suffix: str = "") -> Iterator[Pa
     with _explained_write_errors(target):
         target.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(target)
-        fd, tmp_name = tempfile.mkstemp(
-            prefix=_prefix(target), suffix=f".tmp{suffix}", dir=target.parent
-        )
-        os.close(fd)
-        tmp = Path(tmp_name)
+        tmp = _new_temporary(target, f".tmp{suffix}")
         try:
             yield tmp
             os.replace(tmp, target)
@@ -217,7 +236,7 @@ def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
     with _explained_write_errors(target):
         target.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(target)
-        tmp = Path(tempfile.mkdtemp(prefix=_prefix(target), suffix=".tmp", dir=target.parent))
+        tmp = _new_temporary(target, ".tmp", folder=True)
         try:
             yield tmp
             old = None

@@ -1,11 +1,11 @@
-"""Batch inference nodes on a folder of real and broken files, with the served model's object
+"""Batch inference nodes on a folder of made-up and broken files (and again with real
+sketches added: marked ``sample``), with the served model's object
 built from small ONNX models (no registry; tests/pipelines/inference/test_pipeline.py runs the
 pipeline on a registered model)."""
 
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,10 +20,10 @@ from sketch_to_photo.pipelines.inference.nodes import (
     generate_photos,
     tabulate_outcomes,
 )
+from tests.conftest import MADE_AND_REAL, real_sketch_files
 from tests.test_serving import local_service, sketch_png
 
 PARAMS = {"category": None, "contact_sheet": {"cell_px": 64, "columns": 3, "max_tiles": 60}}
-REAL_SKETCHES = Path(__file__).resolve().parents[3].parent / "shared" / "sketchy_sample"
 
 
 def _png(image: Image.Image) -> bytes:
@@ -59,13 +59,13 @@ def service(tmp_path_factory):
     return local_service(tmp_path_factory.mktemp("service"))
 
 
-@pytest.fixture(scope="module")
-def folder() -> dict[str, bytes]:
+@pytest.fixture(scope="module", params=MADE_AND_REAL)
+def folder(request: pytest.FixtureRequest) -> dict[str, bytes]:
     files = {"teapot.png": sketch_png(), "drawings/teapot.jpg": sketch_png(fmt="JPEG")}
     files |= {"teapot.jpg": sketch_png(fmt="JPEG"), ".DS_Store": b"\x00\x01"}
     files |= broken_files()
-    if (REAL_SKETCHES / "256x256").is_dir():
-        real = sorted((REAL_SKETCHES / "256x256" / "sketch").glob("tx_*/*/*.png"))[:2]
+    if request.param == "real":
+        real = real_sketch_files(request, 2)
         files |= {f"real/{path.name}": path.read_bytes() for path in real}
     return files
 

@@ -1,5 +1,6 @@
-"""``kedro run --pipelines inference`` end to end: a folder of sketches (real ones when
-../shared is there) and broken files through the model the default run registered."""
+"""``kedro run --pipelines inference`` end to end: a folder of sketches (made-up, and again
+with real ones added: marked ``sample``) and broken files through the model the default run
+registered."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from PIL import Image
 
 from sketch_to_photo.pipeline_registry import ON_REQUEST, register_pipelines
 from sketch_to_photo.pipelines import inference
-from tests.conftest import run_from_project
-from tests.pipelines.inference.test_nodes import REAL_SKETCHES, REASONS, broken_files
+from tests.conftest import MADE_AND_REAL, real_sketch_files, run_from_project
+from tests.pipelines.inference.test_nodes import REASONS, broken_files
 from tests.test_serving import sketch_png
 
 
@@ -27,15 +28,16 @@ def served_project(trained_project: Path, tmp_path: Path) -> Path:
     return root
 
 
-def sketch_folder(root: Path) -> Path:
-    folder = root / "my sketches"
+@pytest.fixture(params=MADE_AND_REAL)
+def sketch_folder(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    folder = tmp_path / "my sketches"
     (folder / "more").mkdir(parents=True)
     (folder / "drawn.png").write_bytes(sketch_png())
     (folder / "more" / "drawn.jpg").write_bytes(sketch_png(fmt="JPEG"))
     for name, data in broken_files().items():
         (folder / name).write_bytes(data)
-    if (REAL_SKETCHES / "256x256").is_dir():
-        for path in sorted((REAL_SKETCHES / "256x256" / "sketch").glob("tx_*/*/*.png"))[:4]:
+    if request.param == "real":
+        for path in real_sketch_files(request, 4):
             shutil.copy(path, folder / path.name)
     return folder
 
@@ -50,8 +52,8 @@ def test_inference_is_not_part_of_the_default_run():
     assert not inference_nodes & default
 
 
-def test_a_folder_becomes_photos_a_table_and_a_contact_sheet(served_project, tmp_path):
-    folder = sketch_folder(tmp_path)
+def test_a_folder_becomes_photos_a_table_and_a_contact_sheet(served_project, sketch_folder):
+    folder = sketch_folder
     output = served_project / "data" / "07_model_output" / "generated"
     output.mkdir(parents=True, exist_ok=True)
     (output / "stale.png").write_bytes(sketch_png())  # from an earlier run: must go
