@@ -65,6 +65,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no_edge_maps": {"edge_maps": {"enabled": False}},
     "edge_maps_constant_half": {"edge_maps": {"real_share_start": 0.5, "real_share_end": 0.5}},
     "edge_maps_0.5_to_1": {"edge_maps": {"real_share_start": 0.5, "real_share_end": 1.0}},
+    "edge_maps_0.2_to_0.5": {"edge_maps": {"real_share_start": 0.2, "real_share_end": 0.5}},
+    "edge_maps_constant_0.2": {"edge_maps": {"real_share_start": 0.2, "real_share_end": 0.2}},
     "edge_maps_not_class_aware": {"class_aware": False},
     "edge_maps_size_128": {"image_size": 128},
 }
