@@ -89,6 +89,7 @@ MUST_BEAT = {
 }
 # A shape model must beat these baselines on these metrics to be made champion.
 CHAMPION_SHAPE_METRICS = ("stroke_recall", PHOTO_KID)
+GRID_CELL = 128  # smallest cell of the result grid, in pixels
 BLUR_SIGMA_AT_64 = 2.0  # Gaussian sigma (pixels at 64 px) of the blurred-photo probe
 TIE = 1e-9  # two values of the champion metric closer than this are a tie
 INCEPTION_NOTOP_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -592,9 +593,11 @@ def _result_grid(
     grid_rows: list[dict[str, Any]], report: dict[str, Any], categories: dict[int, str]
 ) -> Image.Image:
     """sketch | generated | real, a title line with the headline scores and one caption per row."""
+    # cells of at least GRID_CELL pixels (nearest-neighbour): a 64 px shape is visible
+    factor = max(1, GRID_CELL // grid_rows[0]["sketch"].shape[0])
     grid = render_grid(
         *(
-            np.stack([row[column] for row in grid_rows])
+            np.stack([row[column] for row in grid_rows]).repeat(factor, 1).repeat(factor, 2)
             for column in ("sketch", "generated", "real")
         )
     )
@@ -627,7 +630,9 @@ def _result_grid(
         if row["guess"] is not None:
             lines.append(f"guessed: {categories.get(row['guess'], row['guess'])}")
         captions.append(lines)
-    return Image.fromarray(caption_grid(grid, grid_rows[0]["sketch"].shape[0], title, captions))
+    return Image.fromarray(
+        caption_grid(grid, grid_rows[0]["sketch"].shape[0] * factor, title, captions)
+    )
 
 
 def evaluate_generator(
