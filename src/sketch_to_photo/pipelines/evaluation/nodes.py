@@ -402,15 +402,16 @@ def _collect(
             if inception is not None:
                 real_features.append(_inception_features(inception, real))
                 fake_features.append(_inception_features(inception, outputs["model"]))
-            shown = sum(1 for row in grid_rows if row["category"] == category)
             start = len(collected[category]["model"]["l1"]) - len(real)
-            for i in range(min(grid_per_category - shown, len(real))):
+            batch_ids = shard["photo_ids"][offset - len(real) : offset].tolist()
+            for i in _grid_picks(grid_rows, category, batch_ids, grid_per_category):
                 grid_rows.append(
                     {
                         "sketch": sketches_u8[i],
                         "generated": to_uint8(outputs["model"][i]),
                         "real": real_u8[i],
                         "category": category,
+                        "photo_id": batch_ids[i],
                         "label": int(batch.labels[i]),
                         "judged": int(judged["model"][i]),
                         "guess": None if batch.guesses is None else int(batch.guesses[i]),
@@ -419,6 +420,22 @@ def _collect(
                     }
                 )
     return collected, grid_rows, (real_features, fake_features), guess_right
+
+
+def _grid_picks(
+    grid_rows: list[dict[str, Any]], category: str, photo_ids: list[str], quota: int
+) -> list[int]:
+    """Which pairs of a batch go into the result grid: up to ``quota`` per category, one per
+    photo (a photo has several sketches; the grid should show several photos)."""
+    shown = {row["photo_id"] for row in grid_rows if row["category"] == category}
+    picks: list[int] = []
+    for i, photo_id in enumerate(photo_ids):
+        if len(shown) + len(picks) >= quota:
+            break
+        if photo_id not in shown:
+            shown.add(photo_id)
+            picks.append(i)
+    return picks
 
 
 def _first_of_each_photo(photo_ids: np.ndarray) -> np.ndarray:
