@@ -323,6 +323,9 @@ class EvaluationParams(Group):
     perceptual: PerceptualParams
     faithfulness: FaithfulnessParams
     champion_metric: Metric
+    champion_shape_metrics: Annotated[
+        list[Literal["stroke_recall", "chamfer", "fill", "photo_kid"]], Field(max_length=4)
+    ] = ["stroke_recall", "photo_kid"]
     champion_tie_break: Metric
 
 

@@ -143,6 +143,11 @@ def test_a_blob_or_a_line_drawing_is_never_champion():
         lines
     )
     assert "mean photo's 20.0000" in lines and "untrained's 9.0000" in lines
+    # evaluation.champion_shape_metrics picks the bars; [] turns them off
+    blob_report = _with_photo_kid(_report(_collected(0.09, model_recall=0.25)), 35.0)
+    assert champion_disqualification(blob_report, "test_faithfulness", []) is None
+    only_kid = champion_disqualification(blob_report, "test_faithfulness", ["photo_kid"])
+    assert "photo_kid" in only_kid and "stroke_recall" not in only_kid
 
 
 def test_fid_is_skipped_with_a_reason(tmp_path, monkeypatch):

@@ -748,10 +748,15 @@ def evaluate_generator(
 # ---- registration -----------------------------------------------------------------------
 
 
-def champion_disqualification(report: dict[str, Any], metric: str) -> str | None:
+def champion_disqualification(
+    report: dict[str, Any],
+    metric: str,
+    shape_metrics: tuple[str, ...] | list[str] = CHAMPION_SHAPE_METRICS,
+) -> str | None:
     """Why the model may never be champion, or None: it must beat the constant mean photo on
     faithfulness and on the champion metric, and its baselines (:data:`MUST_BEAT`: the sketch
-    copy included for photo-likeness) on stroke recall and photo-likeness."""
+    copy included for photo-likeness) on ``shape_metrics`` (``evaluation.
+    champion_shape_metrics``, default stroke recall and photo-likeness)."""
     reasons = []
     for name in dict.fromkeys(("faithfulness", metric.removeprefix("test_"))):
         if not _better(report, name, "model", "mean_photo"):
@@ -761,7 +766,7 @@ def champion_disqualification(report: dict[str, Any], metric: str) -> str | None
                 f"test_{name} {model:.4f} does not beat the mean photo's {baseline:.4f} "
                 f"({'lower' if LOWER_IS_BETTER[name] else 'higher'} is better)"
             )
-    for name in CHAMPION_SHAPE_METRICS:
+    for name in shape_metrics:
         if report["overall"]["model"].get(name) is None:
             continue  # a report from before the shape metrics
         for baseline in MUST_BEAT[name]:
@@ -845,7 +850,9 @@ def register_generator(
     version = log_and_register(
         generator, registered_name=REGISTERED_GENERATOR, artifact_name="generator", metadata=metadata
     )  # fmt: skip
-    disqualified = champion_disqualification(report, metric)
+    disqualified = champion_disqualification(
+        report, metric, evaluation.get("champion_shape_metrics", CHAMPION_SHAPE_METRICS)
+    )
     deciding, tie_note = (
         _deciding_metric(metric, tie_break, report) if not disqualified else (metric, "")
     )
