@@ -111,6 +111,31 @@ def _with(change: dict[str, Any]) -> dict[str, Any]:
             {"segmentation.workers": 0},
             "segmentation.workers = 0: must be 'auto' or must be greater than 0",
         ),
+        (
+            {"segmentation.grabcut.max_frame_fill": 1.5},
+            "segmentation.grabcut.max_frame_fill = 1.5: must be less than or equal to 1",
+        ),
+        (
+            {"segmentation.grabcut.max_frame_fill": 0.0},
+            "segmentation.grabcut.max_frame_fill = 0.0: must be greater than 0",
+        ),
+        (
+            {"segmentation.grabcut.max_frame_fill": 0.01},
+            "segmentation.grabcut: max_frame_fill (0.01) must be above min_area (0.02): no "
+            "cut-out could pass",
+        ),
+        (
+            {"segmentation.grabcut.min_mask_in_box": -0.1},
+            "segmentation.grabcut.min_mask_in_box = -0.1: must be greater than or equal to 0",
+        ),
+        (
+            {"segmentation.grabcut.min_mask_in_box": "half"},
+            "segmentation.grabcut.min_mask_in_box = 'half': must be a valid number",
+        ),
+        (
+            {"segmentation.grabcut.min_mask_in_bbox": 0.5},
+            "segmentation.grabcut.min_mask_in_bbox: unknown key; did you mean 'min_mask_in_box'?",
+        ),
     ],
 )
 def test_each_kind_of_mistake_is_refused_with_what_is_allowed(

@@ -178,11 +178,18 @@ class GrabCutParams(Group):
     min_box_fill: Fraction
     min_box_iou: Fraction
     max_rect_fill: Probability
+    max_frame_fill: Annotated[float, Field(gt=0.0, le=1.0)]
+    min_mask_in_box: Probability
 
     @model_validator(mode="after")
     def _ordered(self) -> GrabCutParams:
         if self.min_area >= self.max_area:
             raise ValueError(f"min_area ({self.min_area}) must be below max_area ({self.max_area})")
+        if self.max_frame_fill <= self.min_area:
+            raise ValueError(
+                f"max_frame_fill ({self.max_frame_fill}) must be above min_area ({self.min_area}): "
+                "no cut-out could pass"
+            )
         return self
 
 

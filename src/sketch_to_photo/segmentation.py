@@ -7,9 +7,10 @@ object is), and without either a rectangle a small margin inside the image borde
 photos are object-centred). The result is the object composited on white plus its binary mask.
 
 :func:`failure_reason` judges the mask against that box, not only by its area: a mask far
-smaller than the box, or whose own bounding box disagrees with it, is another object (a leaf
-beside the ant), and a mask that fills the whole rectangle separated nothing. The caller
-decides what to do with a failure (:attr:`SegmentationResult.failure_reason`).
+smaller than the box, whose own bounding box disagrees with it, or most of whose pixels lie
+outside it, is another object (the leaf the ant sits on); a mask that fills the whole rectangle
+separated nothing, and one covering nearly the whole photo is the scene. The caller decides
+what to do with a failure (:attr:`SegmentationResult.failure_reason`).
 See ``docs/segmentation.md`` for the measurements behind the thresholds.
 
 Two methods (``SegmentationConfig.method``):
@@ -64,6 +65,8 @@ class SegmentationConfig:
     min_box_fill: float = 0.03  # with a box: a mask smaller than this fraction of it fails
     min_box_iou: float = 0.1  # with a box: the mask's bounding box must overlap it this much
     max_rect_fill: float = 0.97  # a mask covering this much of GrabCut's rectangle: nothing cut
+    max_frame_fill: float = 0.85  # a mask covering more of the whole photo: background kept too
+    min_mask_in_box: float = 0.55  # with a box: less of the mask inside the padded box: elsewhere
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -87,7 +90,14 @@ class SegmentationConfig:
             raise ValueError(
                 f"need 0 <= min_area < max_area <= 1, got {self.min_area} and {self.max_area}"
             )
-        for name in ("box_context", "min_box_fill", "min_box_iou", "max_rect_fill"):
+        for name in (
+            "box_context",
+            "min_box_fill",
+            "min_box_iou",
+            "max_rect_fill",
+            "max_frame_fill",
+            "min_mask_in_box",
+        ):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(
                     f"segmentation {name} must be in [0, 1], got {getattr(self, name)}"
@@ -101,6 +111,9 @@ class SegmentationResult:
     area_fraction: float
     failure_reason: str  # "" when the mask looks right, else one of FAILURE_REASONS
     inset_retry: bool = False  # the box's cut failed; this one is from the inset rectangle
+    # The box's cut failed and so did the inset rectangle's, judged against the same box: why
+    # the latter failed ("" when it passed or was not tried). failure_reason is the box's.
+    retry_reason: str = ""
 
     @property
     def failed(self) -> bool:
@@ -113,6 +126,8 @@ FAILURE_REASONS = {
     "small_for_box": "the mask covers under min_box_fill of the box: a sliver or another object",
     "off_box": "the mask's bounding box overlaps the box under min_box_iou: another object",
     "fills_rect": "the mask covers over max_rect_fill of GrabCut's rectangle: nothing separated",
+    "fills_frame": "the mask covers over max_frame_fill of the photo: the background was kept",
+    "outside_box": "under min_mask_in_box of the mask lies in the padded box: an object beside it",
 }
 
 
@@ -185,12 +200,21 @@ def failure_reason(
     """Why the mask is not the object ("" when it looks right).
 
     ``bbox`` is the box GrabCut started from (None: the inset rectangle) and ``rect`` the
-    rectangle outside which all was background, both in the mask's pixels. With a box, area is judged relative to
-    it, so a small object cut out correctly in a large photo is no failure.
+    rectangle outside which all was background, both in the mask's pixels. With a box, area is
+    judged relative to it, so a small object cut out correctly in a large photo is no failure.
+
+    Two rules look at where the mask lies rather than how big it is: ``fills_frame``, a mask
+    over ``max_frame_fill`` of the whole photo (the object and its surroundings: the largest
+    right cut-outs measured cover 75%), and ``outside_box``, a mask of which under
+    ``min_mask_in_box`` lies inside the box grown by ``bbox_padding`` (GrabCut's probable-object
+    rectangle): the leaf the ant sits on, a flower around it. ``off_box`` misses those, as it
+    compares only the mask's bounding box with the box, and a leaf's surrounds the ant's.
     """
     x, y, w, h = rect
     if mask[y : y + h, x : x + w].mean() > config.max_rect_fill:
         return "fills_rect"
+    if mask.mean() > config.max_frame_fill:
+        return "fills_frame"
     if not mask.any():
         return "too_small" if bbox is None else "small_for_box"
     if bbox is None:
@@ -198,6 +222,11 @@ def failure_reason(
         return (
             "too_small" if area < config.min_area else "too_large" if area > config.max_area else ""
         )
+    return _box_failure(mask, bbox, config)
+
+
+def _box_failure(mask: np.ndarray, bbox: BBox, config: SegmentationConfig) -> str:
+    """The rules judging a non-empty mask against the box GrabCut started from."""
     height, width = mask.shape
     bx, by, bw, bh = bbox
     # The box may reach past the photo's border: judge the part inside it.
@@ -213,6 +242,9 @@ def failure_reason(
     mask_box = (xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1)
     if _box_iou(mask_box, box) < config.min_box_iou:
         return "off_box"
+    px, py, pw, ph = init_rectangle(mask.shape, bbox, config)
+    if mask[py : py + ph, px : px + pw].sum() < config.min_mask_in_box * mask.sum():
+        return "outside_box"
     return ""
 
 
@@ -343,19 +375,20 @@ def segment_object(
     work_bbox = None if bbox is None else tuple(v * scale for v in bbox)
     work_mask, rect = _work_mask(work, work_bbox, config)
     reason = failure_reason(work_mask, work_bbox, rect, config)
-    inset_retry = False
+    inset_retry, retry_reason = False, ""
     if reason and work_bbox is not None:
         # The box can miss: a guitar sketched as its neck leaves the body outside, where
         # GrabCut learns its colours as background and keeps nothing. The inset rectangle's
         # cut, judged against the same box, replaces it when it passes.
         retry_mask, retry_rect = _work_mask(work, None, config)
-        if not failure_reason(retry_mask, work_bbox, retry_rect, config):
+        retry_reason = failure_reason(retry_mask, work_bbox, retry_rect, config)
+        if not retry_reason:
             work_mask, reason, inset_retry = retry_mask, "", True
     mask = work_mask
     if scale < 1.0:
         mask = cv2.resize(work_mask, (width, height), interpolation=cv2.INTER_NEAREST)
     return SegmentationResult(
-        composite_on_white(photo, mask), mask, float(mask.mean()), reason, inset_retry
+        composite_on_white(photo, mask), mask, float(mask.mean()), reason, inset_retry, retry_reason
     )
 
 

@@ -264,6 +264,11 @@ def test_failed_segmentation_fallbacks(writable_synthetic_tree):
     )
     gone = [i for s in dropped.values() for i in s["dropped_segmentation_ids"]]
     assert len(gone) == len(fallback)
+    assert set(gone) == set(fallback)
+    # Dropped, not kept: no pair of the grey photo, none flagged as a fallback.
+    paired = {str(i) for s in dropped.values() for i in s["sketch_ids"]}
+    assert not paired & set(gone)
+    assert not any(s["segmentation_fallback"].any() for s in dropped.values())
     with pytest.raises(ValueError, match="keep_photo"):
         build_pair_shards(
             sketches,
@@ -273,6 +278,64 @@ def test_failed_segmentation_fallbacks(writable_synthetic_tree):
             INDEX,
             {**SHARDS, "segmentation_fallback": "nope"},
         )
+
+
+def test_photos_failing_a_placement_rule_lose_their_pairs_in_every_split(synthetic_tree):
+    """fills_frame (one of the rules on where the mask lies) on real GrabCut masks: with
+    ``drop`` the failed photos' pairs leave train and test alike, and the manifest counts them
+    under the rule's name."""
+    sketches, photos = _indexed(synthetic_tree)
+    raw = _raw(synthetic_tree)
+    plain = [make() for make in segment_photos(photos, raw, SEGMENTATION).values()]
+    assert not any(shard["segmentation_failed"].any() for shard in plain)
+    # A frame limit at the median cut-out's size: the larger half of the objects now fail.
+    limit = float(np.median(np.concatenate([shard["mask_area"] for shard in plain])))
+    strict = {**SEGMENTATION, "grabcut": {**SEGMENTATION["grabcut"], "max_frame_fill": limit}}
+    segmented = {name: make() for name, make in segment_photos(photos, raw, strict).items()}
+    loaders = {name: (lambda arrays=arrays: arrays) for name, arrays in segmented.items()}
+    failed = {
+        (name.split("/", 1)[1], str(photo_id))
+        for name, shard in segmented.items()
+        for photo_id, bad in zip(shard["photo_ids"], shard["segmentation_failed"], strict=True)
+        if bad
+    }
+    assert {str(r) for shard in segmented.values() for r in shard["failure_reason"] if r} == {
+        "fills_frame"
+    }
+    splits = split_photos(photos, SPLIT)
+    split_of = {
+        (c, p): s for c, p, s in splits[["category", "photo_id", "split"]].itertuples(False)
+    }
+    assert {"train", "test"} <= {split_of[key] for key in failed}
+    shards = build_pair_shards(
+        sketches, splits, loaders, raw, INDEX, {**SHARDS, "segmentation_fallback": "drop"}
+    )
+    built = {name: make() for name, make in shards.items()}
+    valid = sketches[sketches["invalid"] == ""]
+    of_failed = valid[
+        [key in failed for key in zip(valid["category"], valid["photo_id"], strict=True)]
+    ]
+    paired = {str(i) for shard in built.values() for i in shard["sketch_ids"]}
+    dropped = {str(i) for shard in built.values() for i in shard["dropped_segmentation_ids"]}
+    assert dropped == set(of_failed["sketch_id"])
+    assert not paired & dropped
+    assert paired | dropped == set(valid["sketch_id"])
+    manifest = summarise_pairs(
+        sketches, splits, {k: (lambda v=v: v) for k, v in built.items()}, loaders, raw, INDEX
+    )
+    segmentation = manifest["segmentation"]
+    assert segmentation["failed"] == len(failed)
+    assert segmentation["failure_reasons"]["fills_frame"] == len(failed)
+    assert segmentation["failure_reasons"]["outside_box"] == 0
+    # Every synthetic photo has a stats.csv box, so each failure was retried from the inset.
+    assert sum(segmentation["retry_failure_reasons"].values()) == len(failed)
+    in_test = [
+        split_of[key] == "test"
+        for key in zip(of_failed["category"], of_failed["photo_id"], strict=True)
+    ]
+    assert manifest["per_split"]["test"]["dropped_segmentation"] == sum(in_test) > 0
+    assert manifest["totals"]["dropped_segmentation"] == len(of_failed)
+    assert manifest["totals"]["pairs"] == len(valid) - len(of_failed)
 
 
 def test_segmentation_grid_shows_each_category(synthetic_tree):
@@ -288,3 +351,26 @@ def test_segmentation_grid_shows_each_category(synthetic_tree):
     assert len(axes) >= 3 * len(CATEGORIES)
     labels = " ".join(ax.get_ylabel() for ax in axes)
     assert all(category in labels for category in CATEGORIES)
+
+
+def test_segmentation_grid_says_what_becomes_of_failed_photos(synthetic_tree):
+    _, photos = _indexed(synthetic_tree)
+    photos = photos[photos["category"] == CATEGORIES[0]]
+    # Every cut-out over 0.1% of its photo fails fills_frame.
+    strict = {**SEGMENTATION, "grabcut": {**SEGMENTATION["grabcut"], "max_frame_fill": 0.001}}
+    segmented = segment_photos(photos, _raw(synthetic_tree), strict)
+    reporting = {"grid_photos_per_category": 1, "grid_max_failed": 2}
+    titles = {}
+    for fallback in ("keep_photo", "drop"):
+        figure = plot_segmentation_grid(
+            segmented,
+            photos,
+            _raw(synthetic_tree),
+            reporting,
+            {**SHARDS, "segmentation_fallback": fallback},
+        )
+        titles[fallback] = [ax.get_title() for ax in figure.get_axes()]
+    assert any("fills_frame" in title for title in titles["drop"])
+    assert "failed: pairs dropped" in titles["drop"]
+    assert "fallback: kept photo" not in titles["drop"]
+    assert "fallback: kept photo" in titles["keep_photo"]

@@ -265,7 +265,7 @@ def _segment_group(
         desc=f"segment {label}",
         unit="photo",
     )
-    ids, cutouts, masks, reasons, areas, unreadable = [], [], [], [], [], []
+    ids, cutouts, masks, reasons, retry_reasons, areas, unreadable = [], [], [], [], [], [], []
     inits, boxes = [], []
     for photo_id, (init, box), result in zip(group["photo_id"], starts, results, strict=True):
         if result is None:
@@ -275,6 +275,7 @@ def _segment_group(
         cutouts.append(result.cutout)
         masks.append(result.mask)
         reasons.append(result.failure_reason)
+        retry_reasons.append(result.retry_reason)
         areas.append(result.area_fraction)
         inits.append(f"{init}_then_inset" if result.inset_retry else init)
         boxes.append((np.nan,) * 4 if box is None else box)
@@ -296,6 +297,8 @@ def _segment_group(
         "masks": np.stack(masks) if masks else np.zeros((0, *size), np.uint8),
         "segmentation_failed": np.array([bool(r) for r in reasons], dtype=bool),
         "failure_reason": np.array(reasons, dtype=np.str_),  # "" or a key of FAILURE_REASONS
+        # failed from the box and from the inset rectangle: why the latter failed, else ""
+        "retry_failure_reason": np.array(retry_reasons, dtype=np.str_),
         "mask_area": np.array(areas, dtype=np.float32),
         # bbox, sketch_extent or inset; <box>_then_inset: the box's cut failed, the inset's passed
         "init": np.array(inits, dtype=np.str_),
@@ -348,10 +351,14 @@ def plot_segmentation_grid(
     photos: pd.DataFrame,
     sketchy_raw: SketchyTree,
     reporting: dict[str, Any],
+    shards: dict[str, Any] | None = None,
 ) -> Figure:
     """Before/after figure: photo (GrabCut's box in blue) | mask | cut-out, a few per
-    category plus any failures, captioned with the failure reason."""
+    category plus any failures, captioned with the failure reason and what becomes of their
+    pairs (``shards.segmentation_fallback``)."""
     per_shard, max_failed = reporting["grid_photos_per_category"], reporting["grid_max_failed"]
+    fallback = (shards or {}).get("segmentation_fallback", "keep_photo")
+    failed_title = "fallback: kept photo" if fallback == "keep_photo" else "failed: pairs dropped"
     paths = photos.set_index(["photo_augmentation", "category", "photo_id"])["photo_path"]
     rows: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, str, float, np.ndarray]] = []
     failed_rows = []
@@ -388,7 +395,7 @@ def plot_segmentation_grid(
         names = (
             "photo",
             f"mask ({area:.0%}){': ' + reason if reason else ''}",
-            "fallback: kept photo" if reason else "cut-out",
+            failed_title if reason else "cut-out",
         )
         for c, (image, name) in enumerate(zip(panels, names, strict=True)):
             ax = axes[r][c]
@@ -600,23 +607,35 @@ COUNT_COLUMNS = (
 
 
 def _segmentation_summary(segmented_photos: dict[str, Callable[[], LazyNpz]]) -> dict[str, Any]:
-    """Photos, failures (by reason), unreadable photos and GrabCut starts over all shards."""
+    """Photos, failures (by reason), unreadable photos and GrabCut starts over all shards.
+
+    A failed photo counts once in ``failure_reasons``, under its box's cut's reason; when the
+    inset rectangle's cut was tried and failed too, also in ``retry_failure_reasons``.
+    """
     shards = [load() for load in segmented_photos.values()]
     failed = [shard["segmentation_failed"] for shard in shards]
-    reasons = pd.Series(
-        [
-            str(r)
-            for shard, f in zip(shards, failed, strict=True)
-            for r in shard["failure_reason"][f]
-        ],
-        dtype=object,
-    ).value_counts()
+
+    def count(key: str) -> pd.Series:
+        return pd.Series(
+            [
+                str(r)
+                for shard, f in zip(shards, failed, strict=True)
+                for r in shard[key][f]
+                if str(r)
+            ],
+            dtype=object,
+        ).value_counts()
+
+    reasons, retry_reasons = count("failure_reason"), count("retry_failure_reason")
     starts = pd.Series([str(i) for shard in shards for i in shard["init"]], dtype=object)
     return {
         "photos": sum(len(shard["photo_ids"]) for shard in shards),
         "failed": int(sum(f.sum() for f in failed)),
         "unreadable": sum(len(shard["unreadable_photo_ids"]) for shard in shards),
         "failure_reasons": {reason: int(reasons.get(reason, 0)) for reason in FAILURE_REASONS},
+        "retry_failure_reasons": {
+            reason: int(retry_reasons.get(reason, 0)) for reason in FAILURE_REASONS
+        },
         "init": {
             start: int(n) for start, n in starts.value_counts(sort=False).items()
         },  # see _segment_group

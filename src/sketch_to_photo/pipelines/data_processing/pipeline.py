@@ -40,7 +40,13 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 plot_segmentation_grid,
-                ["segmented_photos", "photo_index", "sketchy_raw", "params:reporting"],
+                [
+                    "segmented_photos",
+                    "photo_index",
+                    "sketchy_raw",
+                    "params:reporting",
+                    "params:shards",
+                ],
                 "segmentation_grid@figure",
                 name="plot_segmentation_grid",
             ),
