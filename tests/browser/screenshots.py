@@ -77,8 +77,8 @@ def demo_screenshots(project: Path, out: Path, logs: Path, ant_only: bool) -> No
             page.get_by_text("Test split", exact=True).click()
             page.get_by_text("Real photo", exact=True).wait_for(timeout=120_000)
             wait_for_idle(page)
-            # pick a teddy bear: the main area's selectbox comes after the sidebar's two
-            page.locator('[data-testid="stSelectbox"]').last.click()
+            # pick a teddy bear in the test-sketch box (a class-aware model adds a category box)
+            page.locator('[data-testid="stSelectbox"]').filter(has_text="Test sketch").click()
             page.keyboard.type("teddy_bear")  # the list filters as one types
             page.get_by_role("option").first.click()
             wait_for_idle(page)
