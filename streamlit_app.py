@@ -292,7 +292,7 @@ def main() -> None:
     if generator_version is None:
         st.warning(
             f"No registered `{GENERATOR_NAME}` model in the MLflow store `{store.tracking_uri}`. "
-            f"Make one with `{MAKE_MODELS_COMMAND}` in `{PROJECT_PATH}` (about 8 minutes on 2 "
+            f"Make one with `{MAKE_MODELS_COMMAND}` in `{PROJECT_PATH}` (about 10 minutes on 2 "
             "CPU cores), then reload this page."
         )
         return
