@@ -100,20 +100,23 @@ def plot_edge_map_grid(
     real_sketches: dict[str, np.ndarray] = {}
     for load in split_shards(pair_shards, "train").values():
         pairs = load()
-        for i in _first_of_each_photo(pairs["photo_ids"], np.ones(len(pairs["photo_ids"]), bool)):
-            real_sketches.setdefault(str(pairs["photo_ids"][i]), pairs["sketches"][i])
+        photo_ids = pairs["photo_ids"]
+        wanted = _first_of_each_photo(photo_ids, np.ones(len(photo_ids), bool))
+        sketches = pairs["sketches"]  # read once: each access of a lazy shard decodes it
+        for i in wanted:
+            real_sketches.setdefault(str(photo_ids[i]), sketches[i])
     photos, edges, sketches, captions = [], [], [], []
     shown: dict[str, int] = {}
     for name, load in sorted(edge_map_shards.items()):
         category = split_and_category(name)[1]
         shard = load()
-        for i, photo_id in enumerate(shard["photo_ids"].tolist()):
-            if shown.get(category, 0) >= per_category:
-                break
-            shown[category] = shown.get(category, 0) + 1
-            photos.append(shard["photos"][i])
-            edges.append(shard["sketches"][i])
-            sketches.append(real_sketches.get(photo_id, np.full_like(shard["sketches"][i], 255)))
+        take = max(0, min(per_category - shown.get(category, 0), len(shard["photo_ids"])))
+        shown[category] = shown.get(category, 0) + take
+        shard_photos, shard_edges = shard["photos"][:take], shard["sketches"][:take]
+        for i, photo_id in enumerate(shard["photo_ids"][:take].tolist()):
+            photos.append(shard_photos[i])
+            edges.append(shard_edges[i])
+            sketches.append(real_sketches.get(photo_id, np.full_like(shard_edges[i], 255)))
             captions.append([category, photo_id])
     if not photos:
         return Image.fromarray(np.full((64, 320, 3), 255, np.uint8))
