@@ -104,7 +104,7 @@ def plot_edge_map_grid(
         wanted = _first_of_each_photo(photo_ids, np.ones(len(photo_ids), bool))
         sketches = pairs["sketches"]  # read once: each access of a lazy shard decodes it
         for i in wanted:
-            real_sketches.setdefault(str(photo_ids[i]), sketches[i])
+            real_sketches.setdefault(str(photo_ids[i]), sketches[i].copy())  # not a view of all
     photos, edges, sketches, captions = [], [], [], []
     shown: dict[str, int] = {}
     for name, load in sorted(edge_map_shards.items()):
