@@ -381,3 +381,11 @@ def test_a_tie_on_faithfulness_is_decided_by_l1(tracking, monkeypatch):
     assert decisions[1]["metric"] == "test_l1" and decisions[2]["metric"] == "test_l1"
     assert "tie_break" not in decisions[3] and decisions[3]["metric"] == "test_faithfulness"
     assert int(tracking.get_model_version_by_alias("tie_break", CHAMPION).version) == 5
+
+
+def test_the_result_grid_shows_one_sketch_per_photo_up_to_the_quota():
+    rows = [{"category": "ant", "photo_id": "a"}, {"category": "teapot", "photo_id": "b"}]
+    ids = ["a", "a", "c", "c", "d", "e", "f"]
+    assert nodes._grid_picks(rows, "ant", ids, quota=4) == [2, 4, 5]  # a is shown: c, d, e
+    assert nodes._grid_picks(rows, "teapot", ids, quota=2) == [0]  # b shown, one more
+    assert nodes._grid_picks(rows, "ant", ids, quota=1) == []

@@ -428,9 +428,10 @@ def _grid_picks(
     """Which pairs of a batch go into the result grid: up to ``quota`` per category, one per
     photo (a photo has several sketches; the grid should show several photos)."""
     shown = {row["photo_id"] for row in grid_rows if row["category"] == category}
+    room = quota - len(shown)
     picks: list[int] = []
     for i, photo_id in enumerate(photo_ids):
-        if len(shown) + len(picks) >= quota:
+        if len(picks) >= room:
             break
         if photo_id not in shown:
             shown.add(photo_id)
