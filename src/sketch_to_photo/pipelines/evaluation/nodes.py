@@ -567,7 +567,9 @@ HEADLINE: dict[str, tuple[str, ...]] = {
 
 def headline_metrics(report: dict[str, Any]) -> dict[str, float]:
     """The headline numbers of an evaluation report (:data:`HEADLINE`), without the prefix;
-    a class-aware model's faithfulness with the classifier's guessed category too."""
+    a class-aware model's faithfulness with the classifier's guessed category too. Rounded to
+    four decimals, to read in a column (the ``test_*`` and ``baseline_*`` metrics keep every
+    digit)."""
     overall, real = report["overall"], report.get("real_photos", {})
     found: dict[str, Any] = {}
     for metric, others in HEADLINE.items():
@@ -579,7 +581,7 @@ def headline_metrics(report: dict[str, Any]) -> dict[str, float]:
             found[f"{metric}_{other}"] = where.get(metric)
     found["faithfulness_guessed_category"] = overall.get(GUESSED, {}).get("faithfulness")
     return {
-        name: float(value)
+        name: round(float(value), 4)
         for name, value in found.items()
         if value is not None and math.isfinite(value)
     }

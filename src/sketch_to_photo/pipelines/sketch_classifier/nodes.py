@@ -290,8 +290,8 @@ def evaluate_sketch_classifier(
         "classifier_test_accuracy": {"value": accuracy, "step": 0},
         "classifier_majority_class_accuracy": {"value": majority, "step": 0},
         # beside the generator's headline metrics (evaluation.nodes.HEADLINE)
-        "headline/classifier_accuracy": {"value": accuracy, "step": 0},
-        "headline/classifier_accuracy_majority_class": {"value": majority, "step": 0},
+        "headline/classifier_accuracy": {"value": round(accuracy, 4), "step": 0},
+        "headline/classifier_accuracy_majority_class": {"value": round(majority, 4), "step": 0},
     }
     return report, metrics, _confusion_figure(confusion, categories)
 
