@@ -160,10 +160,7 @@ def show_model_card(card: ModelCard) -> None:
             f"{card.version.ineligible_reason}. It is shown for inspection; expect weak photos."
         )
     with st.expander("Model card (from the MLflow registry)"):
-        rows = "".join(
-            f"| **{name}** | {value.replace('|', '&#124;')} |\n" for name, value in card.rows()
-        )
-        st.markdown(f"| | |\n|---|---|\n{rows}")
+        st.markdown(card.table())
 
 
 def canvas_hint(categories: list[str]) -> str:

@@ -134,6 +134,41 @@ def test_card_of_a_version_with_full_metadata_says_everything():
     assert "32x32 pixels; 62% of its test photos" in summary
 
 
+def test_the_card_as_a_registry_description_is_the_demos_card_in_markdown():
+    card = ModelCard.from_metadata(version(), FULL_METADATA, 32, class_aware=True)
+    description = card.description()
+    assert description.startswith(card.summary() + "\n\n| | |\n|---|---|\n")
+    assert description.endswith(card.table())  # the table the demo shows under its expander
+    for name, value in card.rows():
+        assert f"| **{name}** | {value} |" in description
+
+
+def test_card_of_a_sketch_classifier():
+    metadata = {
+        "kind": "classifier", "categories": ["alarm_clock", "ant"], "image_size": 64,
+        "backbone": "small",
+        "training": {"data_source": "local", "train_pairs": 833, "validation_pairs": 96, "epochs": 20},
+        "test_pairs": 103,
+        "test_metrics": {"accuracy": 0.92, "majority_class_accuracy": 0.515, "chance_accuracy": 0.5},
+    }  # fmt: skip
+    card = ModelCard.from_metadata(version(), metadata, 64, class_aware=False)
+    rows = dict(card.rows())
+    assert list(rows) == [
+        "Version", "Training data", "Categories", "Sketches", "Image size", "Epochs", "Backbone",
+        "Test accuracy",
+    ]  # fmt: skip
+    assert rows["Sketches"] == "training 833, validation 96, test 103"
+    assert rows["Test accuracy"] == (
+        "92% of 103 test sketches put in their category (always answering the most frequent "
+        "category: 52%, chance: 50%)"
+    )
+    assert card.summary() == (
+        "Sketch classifier v7 (champion), 2026-12-04 10:00: trained on real Sketchy sketches "
+        "(2 categories, 833 training sketches, 20 epochs), 64x64 pixels; it puts 92% of its test "
+        "sketches in the right category."
+    )
+
+
 def test_card_of_an_old_version_says_what_is_unknown():
     card = ModelCard.from_metadata(
         version(), {"image_size": 64, "categories": ["teapot"]}, 64, class_aware=False

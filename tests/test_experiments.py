@@ -7,10 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from mlflow import MlflowClient
 from PIL import Image
 
 from sketch_to_photo import experiments
 from sketch_to_photo.models.callbacks import GUTTER
+from sketch_to_photo.tracking import EXPERIMENT_KIND_TAG, MODEL_TRAINING
 
 # The tiny run's generator, for one epoch: the harness reads conf/base, not the run's --params.
 TINY_TRAINING = [
@@ -33,12 +35,14 @@ def test_a_variant_is_trained_and_judged_by_the_pipelines_judge(finished_run: Pa
     judge_written = judge_file.stat().st_mtime_ns
 
     code = experiments.main(
-        ["linear_decay", "--env", "base", "--project", str(finished_run), "--out", str(out), *settings]
+        ["linear_decay", "no_edge_maps", "--env", "base", "--project", str(finished_run),
+         "--out", str(out), *settings]
     )  # fmt: skip
 
     assert code == 0
-    (row,) = [json.loads(line) for line in out.read_text().splitlines()]
+    row, other = [json.loads(line) for line in out.read_text().splitlines()]
     assert row["variant"] == "linear_decay" and row["epochs"] == 1
+    assert other["variant"] == "no_edge_maps" and other["edge_map_pairs"] == 0
     assert row["settings"]["lr_schedule"] == "linear_decay" and row["settings"]["epochs"] == "1"
     # The pipeline's judge, not a new one: its accuracy on the real test photos is the run's.
     assert judge_file.stat().st_mtime_ns == judge_written
@@ -55,6 +59,45 @@ def test_a_variant_is_trained_and_judged_by_the_pipelines_judge(finished_run: Pa
     assert row["sketch_copy_stroke_recall"] > row["mean_photo_stroke_recall"]
     grid = Image.open(out.with_name("experiments_linear_decay.png"))
     assert grid.height > 3 * 4 * (32 + GUTTER)  # 3 sketches of each of the 4 categories
+
+    _check_mlflow_runs(finished_run, [row, other])
+
+
+def _check_mlflow_runs(project: Path, rows: list[dict]) -> None:
+    """One parent run for the invocation in the project's store, a nested run per variant with
+    its training settings as params and its row as metrics: what Compare puts side by side."""
+    uri = f"sqlite:///{project.resolve() / 'mlflow.db'}"
+    client = MlflowClient(uri, uri)
+    experiment = client.get_experiment_by_name("sketch_to_photo")  # mlflow.yml's experiment
+    assert experiment.tags[EXPERIMENT_KIND_TAG] == MODEL_TRAINING
+    runs = client.search_runs([experiment.experiment_id])
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = {r.data.tags["variant"]: r for r in runs if r is not parent}
+    categories = "car_(sedan)+strawberry+teapot+teddy_bear"
+    assert parent.info.run_name == f"experiments: base 32px {categories}"
+    assert parent.data.params["variants"] == "linear_decay,no_edge_maps"
+    assert set(children) == {"linear_decay", "no_edge_maps"}
+    for row in rows:
+        child = children[row["variant"]]
+        assert row["mlflow_run_id"] == child.info.run_id
+        assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        assert child.info.run_name == f"{row['variant']} 32px {categories}"
+        params = child.data.params
+        assert params["training.image_size"] == "32" and params["training.epochs"] == "1"
+        metrics = child.data.metrics
+        for name in ("model_faithfulness", "model_l1", "mean_photo_l1", "real_faithfulness",
+                     "sketch_copy_stroke_recall", "seconds", "train_pairs"):  # fmt: skip
+            assert metrics[name] == pytest.approx(row[name]), name
+        assert metrics["headline/faithfulness"] == pytest.approx(
+            row["model_faithfulness"], abs=1e-4
+        )
+        assert metrics["headline/l1_mean_photo"] == pytest.approx(row["mean_photo_l1"], abs=1e-4)
+        assert "result_grid.png" in {f.path for f in client.list_artifacts(child.info.run_id)}
+        names = {i.dataset.name for i in child.inputs.dataset_inputs}
+        assert f"synthetic pairs {categories}" in names
+    assert children["linear_decay"].data.params["training.lr_schedule"] == "linear_decay"
+    assert children["no_edge_maps"].data.params["training.edge_maps.enabled"] == "False"
+    assert "val_l1" in children["linear_decay"].data.metrics  # the per-epoch curves too
 
 
 def test_an_unknown_variant_is_refused_before_anything_runs(finished_run: Path, capsys):

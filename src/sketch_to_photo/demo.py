@@ -97,20 +97,22 @@ def registered_versions(store: MlflowStore, name: str) -> list[ModelVersion]:
     by_version: dict[int, list[str]] = {}
     for alias, version in aliases.items():
         by_version.setdefault(int(version), []).append(alias)
-    versions = [
-        ModelVersion(
-            name=name,
-            version=int(v.version),
-            aliases=tuple(sorted(by_version.get(int(v.version), []))),
-            run_id=str(v.run_id),
-            created=time.strftime(
-                "%Y-%m-%d %H:%M", time.localtime(int(v.creation_timestamp) / 1000)
-            ),
-            tags=tuple(sorted((str(k), str(t)) for k, t in (v.tags or {}).items())),
-        )
-        for v in found
-    ]
+    versions = [_model_version(v, by_version.get(int(v.version), [])) for v in found]
     return sorted(versions, key=lambda v: (CHAMPION not in v.aliases, -v.version))
+
+
+def _model_version(found: Any, aliases: list[str]) -> ModelVersion:
+    """The demo's view of one of MLflow's ``ModelVersion`` entities."""
+    return ModelVersion(
+        name=str(found.name),
+        version=int(found.version),
+        aliases=tuple(sorted(aliases)),
+        run_id=str(found.run_id),
+        created=time.strftime(
+            "%Y-%m-%d %H:%M", time.localtime(int(found.creation_timestamp) / 1000)
+        ),
+        tags=tuple(sorted((str(k), str(t)) for k, t in (found.tags or {}).items())),
+    )
 
 
 UNKNOWN = "unknown (not recorded with this version)"
@@ -153,9 +155,14 @@ def _percent(value: float | None) -> str:
     return "unknown" if value is None else f"{value:.0%}"
 
 
+GENERATOR, CLASSIFIER = "generator", "classifier"  # the kinds of model a card describes
+
+
 @dataclass(frozen=True)
 class ModelCard:
-    """What a registered generator was trained on and how it scored, from its MLflow metadata.
+    """What a registered generator (or sketch classifier, ``kind``) was trained on and how it
+    scored, from its MLflow metadata. The demo shows it above the canvas, and each registered
+    version carries it as its description (:meth:`description`).
 
     Versions registered before a key was recorded get :data:`UNKNOWN` for it, never a guess.
     """
@@ -170,6 +177,8 @@ class ModelCard:
     test_pairs: int | None = None
     epochs: int | None = None
     test_metrics: tuple[tuple[str, float | None], ...] = ()
+    kind: str = GENERATOR
+    backbone: str | None = None
 
     @classmethod
     def from_metadata(
@@ -190,6 +199,8 @@ class ModelCard:
             test_pairs=_int(metadata.get("test_pairs")),
             epochs=_int(training.get("epochs")),
             test_metrics=tuple(sorted((str(k), _number(v)) for k, v in metrics.items())),
+            kind=CLASSIFIER if metadata.get("kind") == CLASSIFIER else GENERATOR,
+            backbone=None if metadata.get("backbone") is None else str(metadata["backbone"]),
         )
 
     def metric(self, name: str) -> float | None:
@@ -201,34 +212,64 @@ class ModelCard:
             return UNKNOWN
         return DATA_SOURCES.get(self.data_source, f"{self.data_source!r} (an unknown source)")
 
+    @property
+    def _classifier(self) -> bool:
+        return self.kind == CLASSIFIER
+
     def summary(self) -> str:
         """One sentence: which version, trained on what, at which size."""
+        real = "real Sketchy sketches" if self._classifier else "real Sketchy photos"
         what = {
             "synthetic": "synthetic drawings (no real photos)",
-            "sketchy": "real Sketchy photos",
-            "local": "real Sketchy photos",
+            "sketchy": real,
+            "local": real,
         }.get(self.data_source or "", "data that was not recorded")
         parts = []
         if self.categories:
             parts.append(f"{len(self.categories)} categories")
         if self.train_pairs is not None:
-            parts.append(f"{self.train_pairs:,} training pairs")
+            unit = "sketches" if self._classifier else "pairs"
+            parts.append(f"{self.train_pairs:,} training {unit}")
         if self.epochs is not None:
             parts.append(f"{self.epochs} epochs")
         detail = f" ({', '.join(parts)})" if parts else ""
-        faithful = self.metric("faithfulness")
-        score = (
-            f"; {faithful:.0%} of its test photos are recognised as the sketch's category"
-            if faithful is not None
-            else ""
-        )
+        if self._classifier:
+            accuracy = self.metric("accuracy")
+            score = (
+                f"; it puts {accuracy:.0%} of its test sketches in the right category"
+                if accuracy is not None
+                else ""
+            )
+            model = "Sketch classifier"
+        else:
+            faithful = self.metric("faithfulness")
+            score = (
+                f"; {faithful:.0%} of its test photos are recognised as the sketch's category"
+                if faithful is not None
+                else ""
+            )
+            model = "Generator"
         return (
-            f"Generator {self.version.label}: trained on {what}{detail}, "
+            f"{model} {self.version.label}: trained on {what}{detail}, "
             f"{self.image_size}x{self.image_size} pixels{score}."
         )
 
+    def table(self) -> str:
+        """The rows as a two-column Markdown table."""
+        rows = "".join(
+            f"| **{name}** | {value.replace('|', '&#124;')} |\n" for name, value in self.rows()
+        )
+        return f"| | |\n|---|---|\n{rows}"
+
+    def description(self) -> str:
+        """The whole card in Markdown, the summary over the table: a registered version's
+        description in the MLflow registry."""
+        return f"{self.summary()}\n\n{self.table()}"
+
     def rows(self) -> list[tuple[str, str]]:
         """The card as (field, value) rows, every field present."""
+        if self._classifier:
+            return self._classifier_rows()
         return [
             ("Version", f"{self.version.label} (`{self.version.uri}`)"),
             ("Training data", self.training_data),
@@ -252,6 +293,34 @@ class ModelCard:
             ("Faithfulness", self._faithfulness()),
             ("Shape", self._shape()),
         ]
+
+    def _classifier_rows(self) -> list[tuple[str, str]]:
+        return [
+            ("Version", f"{self.version.label} (`{self.version.uri}`)"),
+            ("Training data", self.training_data),
+            (
+                "Categories",
+                f"{len(self.categories)}: {list_names(list(self.categories))}"
+                if self.categories
+                else UNKNOWN,
+            ),
+            ("Sketches", self._pairs()),
+            ("Image size", f"{self.image_size} x {self.image_size} pixels"),
+            ("Epochs", UNKNOWN if self.epochs is None else str(self.epochs)),
+            ("Backbone", self.backbone or UNKNOWN),
+            ("Test accuracy", self._accuracy()),
+        ]
+
+    def _accuracy(self) -> str:
+        accuracy = self.metric("accuracy")
+        if accuracy is None:
+            return UNKNOWN
+        on = f" of {self.test_pairs:,}" if self.test_pairs is not None else ""
+        return (
+            f"{accuracy:.0%}{on} test sketches put in their category (always answering the most "
+            f"frequent category: {_percent(self.metric('majority_class_accuracy'))}, chance: "
+            f"{_percent(self.metric('chance_accuracy'))})"
+        )
 
     def _shape(self) -> str:
         """Stroke recall, fill and photo-likeness beside the real test photos' and a sketch
@@ -310,6 +379,20 @@ class ModelCard:
         if guessed is not None:
             text += f"; with the sketch classifier's guessed category: {guessed:.0%}"
         return text + ")"
+
+
+def registry_card(
+    client: MlflowClient, name: str, version: int, metadata: dict[str, Any]
+) -> ModelCard:
+    """The card of a version just registered from the ``metadata`` it was logged with. Its
+    aliases are left out: they move to later versions, the description stays."""
+    found = client.get_model_version(name, str(version))
+    return ModelCard.from_metadata(
+        _model_version(found, []),
+        metadata,
+        int(metadata.get("image_size") or 0),
+        bool(metadata.get("class_aware", False)),
+    )
 
 
 def model_card(loaded: LoadedModel) -> ModelCard:

@@ -11,6 +11,14 @@ for the model, the real test photos and every baseline (sketch copy included), s
 reads like the pipeline's ``evaluation_metrics.json``. One JSON line per variant is appended to
 ``--out`` and its result grid (12 test sketches over the categories) is saved beside it, so
 the table in docs/model_experiments.md can be remade and its pictures looked at.
+
+Each invocation is also one MLflow run in the project's store and experiment (``mlflow.yml``),
+named ``experiments: <env> <size>px <categories>``, with every variant a run nested under it
+named after the variant (``linear_decay 64px alarm_clock+ant``): its training parameters as
+params (``training.*``, the names a ``kedro run`` logs), its row's numbers as metrics (under
+the row's names, with the evaluation's ``headline/*`` beside them), its per-epoch losses, its
+result grid (``result_grid.png``) and the pair shards as its dataset. Tick variants in the MLflow UI and press
+Compare to see the side-by-side table.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import argparse
 import copy
 import json
 import logging
+import math
 import os
 import sys
 import tempfile
@@ -27,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import mlflow
 from kedro.framework.context import KedroContext
 from kedro.framework.project import configure_project
 from kedro.framework.session import KedroSession
@@ -34,11 +44,21 @@ from kedro.framework.startup import bootstrap_project
 
 from sketch_to_photo.datasets import ShardLoaders
 from sketch_to_photo.pipelines.evaluation.nodes import (
+    HEADLINE_PREFIX,
     PHOTO_KID,
+    _metric_key,
     evaluate_generator,
+    headline_metrics,
     train_faithfulness_judge,
 )
 from sketch_to_photo.pipelines.training.nodes import train_generator
+from sketch_to_photo.tracking import (
+    flatten,
+    label_run,
+    log_shards_dataset,
+    run_name,
+    run_tags,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +145,7 @@ ROW_METRICS = ("faithfulness", "stroke_recall", "chamfer", "fill", PHOTO_KID, "l
 def run_variant(
     name: str,
     training: dict[str, Any],
-    categories: list[str],
+    manifest: dict[str, Any],
     shards: tuple[ShardLoaders, ShardLoaders],
     judges: tuple[keras.Model, dict[str, Any], keras.Model | None],
     evaluation: dict[str, Any],
@@ -133,8 +153,11 @@ def run_variant(
 ) -> dict[str, Any]:
     """Train one variant with the training node and evaluate it with the evaluation node.
 
-    ``shards`` are the pair and edge-map shards; ``judges`` the faithfulness judge, its summary
-    and the sketch classifier (None when the run has none: no guessed-category score)."""
+    ``manifest`` is the pairs manifest; ``shards`` the pair and edge-map shards; ``judges``
+    the faithfulness judge, its summary and the sketch classifier (None when the run has none:
+    no guessed-category score). In an active MLflow run, the row's numbers and the headline
+    metrics are logged to it, and the result grid."""
+    categories = list(manifest["categories"])
     pair_shards, edge_map_shards = shards
     judge, judge_summary, classifier = judges
     with tempfile.TemporaryDirectory() as work:
@@ -148,9 +171,7 @@ def run_variant(
             },
         )
         started = time.perf_counter()
-        generator, summary = train_generator(
-            pair_shards, edge_map_shards, {"categories": categories}, training
-        )
+        generator, summary = train_generator(pair_shards, edge_map_shards, manifest, training)
         seconds = time.perf_counter() - started
     # a grid of 12 test sketches spread over the categories
     grid_per_category = max(1, 12 // max(1, len(categories)))
@@ -181,7 +202,28 @@ def run_variant(
     row["final_g_l1"] = round(summary["history"]["g_l1"][-1], 4)
     row["final_val_l1"] = round(summary["history"].get("val_l1", [float("nan")])[-1], 4)
     grid.save(out.with_name(f"{out.stem}_{name}.png"))
+    if mlflow.active_run() is not None:
+        _log_row(row, headline_metrics(report), grid)
     return row
+
+
+def _log_row(row: dict[str, Any], headline: dict[str, float], grid: Any) -> None:
+    """A variant's row in its MLflow run: numbers as metrics under the row's names (per
+    category ``model_faithfulness_<category>``), the headline metrics, whether it beats its
+    baselines as tags, and the result grid as ``result_grid.png`` (one name in every
+    variant, so that Compare shows the grids side by side)."""
+    metrics = {
+        key: float(value)
+        for key, value in row.items()
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    }
+    for category, value in row["model_faithfulness_per_category"].items():
+        if value is not None:
+            metrics[f"model_faithfulness_{_metric_key(category)}"] = float(value)
+    metrics.update({HEADLINE_PREFIX + key: value for key, value in headline.items()})
+    mlflow.log_metrics(metrics)
+    mlflow.set_tags({f"beats_baselines.{k}": str(v) for k, v in row["beats_baselines"].items()})
+    mlflow.log_image(grid, artifact_file="result_grid.png")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         _set_path(training, key, _parse_value(value))
     if not catalog.exists("pairs_manifest"):
         parser.error(f"no pair shards in {project}: run `kedro run --env {args.env}` there first")
-    categories = list(catalog.load("pairs_manifest")["categories"])
+    manifest = catalog.load("pairs_manifest")
     pair_shards = catalog.load("pair_shards")
     edge_map_shards = catalog.load("edge_map_shards") if catalog.exists("edge_map_shards") else {}
     judges = (
@@ -218,20 +260,48 @@ def main(argv: list[str] | None = None) -> int:
         catalog.load("sketch_classifier") if catalog.exists("sketch_classifier") else None,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
-    for name in args.variants:
-        row = run_variant(
-            name,
-            _merge(training, VARIANTS[name]),
-            categories,
-            (pair_shards, edge_map_shards),
-            judges,
-            params["evaluation"],
-            out,
-        )
-        row["settings"] = {**VARIANTS[name], **dict(i.partition("=")[::2] for i in args.set)}
-        print(json.dumps(row), flush=True)  # noqa: T201
-        with out.open("a", encoding="utf-8") as file:
-            file.write(json.dumps(row) + "\n")
+    settings_set = dict(i.partition("=")[::2] for i in args.set)
+    tags = {
+        **run_tags(
+            env=args.env,
+            categories=manifest["categories"],
+            image_size=training["image_size"],
+            data_source=manifest.get("source"),
+        ),
+        "harness": "experiments",
+    }
+    parent_name = (
+        f"experiments: {run_name(args.env, training['image_size'], manifest['categories'])}"
+    )
+    rows = []
+    # kedro-mlflow's hook (load_context above) pointed MLflow at the project's store and experiment
+    with mlflow.start_run(run_name=parent_name) as parent:
+        label_run(parent.info.run_id, parent_name, tags)
+        mlflow.log_params({"variants": ",".join(args.variants), **{f"set.{k}": v for k, v in settings_set.items()}})  # fmt: skip
+        log_shards_dataset(pair_shards, manifest)
+        for name in args.variants:
+            variant = _merge(training, VARIANTS[name])
+            with mlflow.start_run(run_name=name, nested=True) as child:
+                child_name = run_name(name, variant["image_size"], manifest["categories"])
+                label_run(child.info.run_id, child_name, {**tags, "image_size": str(variant["image_size"]), "variant": name})  # fmt: skip
+                mlflow.log_params(flatten(variant, "training"))
+                row = run_variant(
+                    name,
+                    variant,
+                    manifest,
+                    (pair_shards, edge_map_shards),
+                    judges,
+                    params["evaluation"],
+                    out,
+                )
+                row["settings"] = {**VARIANTS[name], **settings_set}
+                row["mlflow_run_id"] = child.info.run_id
+                mlflow.set_tag("variant_settings", json.dumps(row["settings"]))
+            print(json.dumps(row), flush=True)  # noqa: T201
+            with out.open("a", encoding="utf-8") as file:
+                file.write(json.dumps(row) + "\n")
+            rows.append(row)
+        mlflow.log_text("".join(json.dumps(r) + "\n" for r in rows), "experiments.jsonl")
     return 0
 
 

@@ -6,11 +6,13 @@ import logging
 import time
 from typing import Any
 
+import mlflow
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 from kedro.pipeline import Node
 
 from sketch_to_photo.config import validate_parameters
+from sketch_to_photo.tracking import env_label, label_run, run_name, run_tags, runs_list_url
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +32,61 @@ class ParameterValidationHooks:
             "Parameters valid: %d group(s) checked in %.0f ms",
             len(groups), (time.perf_counter() - started) * 1000,
         )  # fmt: skip
+
+
+class MlflowRunLabelHooks:
+    """Name kedro-mlflow's run after what it runs and tag it, once the parameters are known:
+    ``cpu_real 64px alarm_clock+ant`` (environment, ``training.image_size``,
+    ``index.categories``), ``training: ...`` for a run of named pipelines; the tags ``env``,
+    ``categories``, ``category_count``, ``image_size`` and ``data_source``. Also marks the
+    experiment as model training, so that the MLflow UI opens on its runs
+    (:mod:`sketch_to_photo.tracking`). Does nothing when kedro-mlflow opened no run."""
+
+    def __init__(self) -> None:
+        self._env: str | None = None
+        self._parameters: dict[str, Any] = {}
+        self._ui = "http://127.0.0.1:5000"
+
+    @hook_impl
+    def after_context_created(self, context: KedroContext) -> None:
+        self._env = context.env
+        self._parameters = dict(context.config_loader["parameters"])  # conf/ and --params
+        ui = getattr(getattr(context, "mlflow", None), "ui", None)  # kedro-mlflow's mlflow.yml
+        if ui is not None:
+            self._ui = f"http://{ui.host}:{ui.port}"
+
+    @hook_impl(trylast=True)  # after kedro-mlflow's, which starts the run
+    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
+        run = mlflow.active_run()
+        if run is None:
+            return
+        try:
+            name, tags = self.describe(run_params.get("pipeline_names"))
+            label_run(run.info.run_id, name, tags)
+        except Exception as exc:  # a run name is not worth failing a run for
+            logger.warning("Could not name the MLflow run: %s", exc)
+            return
+        logger.info(
+            "MLflow run %r; with the MLflow UI running (README), the runs list is %s",
+            name, runs_list_url(self._ui, run.info.experiment_id),
+        )  # fmt: skip
+
+    def describe(self, pipelines: list[str] | None = None) -> tuple[str, dict[str, str]]:
+        """The run's name and tags, from the environment and the parameters."""
+        params = self._parameters
+        categories = list(params.get("index", {}).get("categories") or [])
+        image_size = params.get("training", {}).get("image_size", "?")
+        name = run_name(env_label(self._env), image_size, categories)
+        named = [p for p in pipelines or [] if p != "__default__"]
+        if named:
+            name = f"{'+'.join(named)}: {name}"
+        tags = run_tags(
+            env=self._env,
+            categories=categories,
+            image_size=image_size,
+            data_source=params.get("acquisition", {}).get("source"),
+        )
+        return name, tags
 
 
 class NodeTimingHooks:

@@ -182,6 +182,26 @@ def promote_if_better(
     return decision
 
 
+def describe_version(
+    name: str,
+    version: int,
+    description: str,
+    tags: dict[str, Any],
+    client: MlflowClient | None = None,
+) -> None:
+    """Give a registered version its description (the model card, in Markdown: what the
+    registry's version page shows) and ``tags`` (its key metrics and data, shown in the
+    version list and usable in searches); numbers are written with four significant digits,
+    None values left out."""
+    client = client or MlflowClient()
+    client.update_model_version(name, str(version), description=description)
+    for key, value in tags.items():
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        text = f"{value:.4g}" if isinstance(value, float) else str(value)
+        client.set_model_version_tag(name, str(version), key, text)
+
+
 def service_example() -> pd.DataFrame:
     """A drawn sketch (a circle and a cross) as the served model's input example."""
     canvas = np.full((96, 96, 3), 255, np.uint8)

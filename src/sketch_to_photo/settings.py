@@ -4,9 +4,9 @@ from pathlib import Path
 
 from kedro.utils import find_kedro_project
 
-from sketch_to_photo.hooks import NodeTimingHooks, ParameterValidationHooks
+from sketch_to_photo.hooks import MlflowRunLabelHooks, NodeTimingHooks, ParameterValidationHooks
 
-HOOKS = (ParameterValidationHooks(), NodeTimingHooks())
+HOOKS = (ParameterValidationHooks(), MlflowRunLabelHooks(), NodeTimingHooks())
 
 
 def project_path() -> str:

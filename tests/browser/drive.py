@@ -9,6 +9,7 @@ import contextlib
 import math
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -248,3 +249,73 @@ def kedro_viz_screenshot(page, path: Path) -> None:  # noqa: ANN001
     if toast.count():
         toast.first.wait_for(state="hidden", timeout=15000)
     page.screenshot(path=path)
+
+
+# ---- the MLflow UI ----------------------------------------------------------------------
+
+# Set in the page before MLflow's UI loads: its assistant panel (which opens by itself on a
+# first visit and covers a third of the page) closed.
+MLFLOW_ASSISTANT_CLOSED = """
+localStorage.setItem('mlflow.assistant.panelOpen_v1', 'false');
+localStorage.setItem('mlflow.assistant.fab.autoOpenedOnFirstLoad_v1', 'true');
+"""
+# As a user who clicked "Model training" at the top of the sidebar once: the browser keeps it.
+MLFLOW_MODEL_TRAINING_VIEW = """
+localStorage.setItem('mlflow.workflowType_v1', '"machine_learning"');
+"""
+
+
+def mlflow_server_command(store_uri: str, port: int) -> list[str]:
+    """``mlflow server`` as the README starts it, on ``store_uri``."""
+    return [
+        sys.executable, "-m", "mlflow", "server", "--backend-store-uri", store_uri,
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+    ]  # fmt: skip
+
+
+def mlflow_run_rows(page):  # noqa: ANN001, ANN201  (a Playwright Page and Locator)
+    """The runs list's rows in the pinned part (checkbox, run name, created)."""
+    return page.locator(".ag-pinned-left-cols-container .ag-row")
+
+
+def toggle_run_columns(page, names: Collection[str]) -> None:  # noqa: ANN001
+    """Tick or untick ``names`` (attributes, metrics, params, tags) in the runs list's
+    Columns menu, found through its search box."""
+    page.get_by_role("button", name="Columns", exact=True).click()
+    search = page.get_by_placeholder("Search columns")
+    tree = page.get_by_test_id("column-selector-tree")
+    for name in names:
+        search.fill(name)  # lists ``name`` and the names it begins
+        tree.locator("div").filter(has_text=re.compile(f"^{re.escape(name)}$")).last.click()
+    search.fill("")
+    page.keyboard.press("Escape")
+
+
+def add_run_columns(page, names: Collection[str]) -> None:  # noqa: ANN001
+    """Show ``names`` as runs-list columns and wait for the first one's header (the grid
+    draws only the columns in view)."""
+    toggle_run_columns(page, names)
+    page.get_by_role("columnheader").filter(has_text=next(iter(names))).first.wait_for()
+
+
+def fit_columns(page, column_ids: Collection[str]) -> None:  # noqa: ANN001
+    """Fit runs-list columns (their ``col-id``: ``metrics.`headline/l1```) to their content,
+    as a double click on a column's right edge does; columns out of view are left as they
+    are (the grid draws only those in view)."""
+    for column_id in column_ids:
+        handle = page.locator(f'.ag-header-cell[col-id="{column_id}"] .ag-header-cell-resize')
+        if handle.count():
+            handle.first.dblclick()
+
+
+def compare_child_runs(page, parent: str, children: Collection[str]) -> None:  # noqa: ANN001
+    """In the runs list: unfold the run named ``parent``, tick its nested runs whose names
+    start with ``children`` and press Compare."""
+    rows = mlflow_run_rows(page)
+    rows.filter(has_text=parent).locator('[col-id="attributes.`Run Name`"] button').first.click()
+    for child in children:
+        row = rows.filter(has_text=child).first
+        row.wait_for()
+        row.locator("input.ag-checkbox-input").first.check()
+    page.get_by_role("button", name="Compare").first.click()
+    page.get_by_text(f"Comparing {len(children)} Runs").wait_for()

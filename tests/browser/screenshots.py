@@ -5,6 +5,13 @@
 Starts the Streamlit demo and kedro-viz on 127.0.0.1, drives them in Chromium exactly as the
 browser tests do, and writes demo_draw.png, demo_test_split.png and kedro_viz.png.
 
+    python -m tests.browser.screenshots --project . --out docs/images --only mlflow
+
+serves the project's MLflow store with ``mlflow server`` and writes mlflow_runs.png (the runs
+list with the headline columns), mlflow_compare.png (the two newest variants of the newest
+``python -m sketch_to_photo.experiments`` run compared; skipped without one) and
+mlflow_version.png (the newest ``sketch_to_photo`` version's page with its model card).
+
     python -m tests.browser.screenshots --project . --out docs/images --only ant
 
 draws an ant instead (for a model trained on real Sketchy ants, e.g. the cpu_real recipe) and
@@ -19,19 +26,33 @@ import tempfile
 from pathlib import Path
 
 from tests.browser.drive import (
+    MLFLOW_ASSISTANT_CLOSED,
+    MLFLOW_MODEL_TRAINING_VIEW,
+    add_run_columns,
     browser_page,
     chromium_missing,
+    compare_child_runs,
     draw_ant,
     draw_teapot,
+    fit_columns,
     free_port,
     kedro_viz_command,
     kedro_viz_screenshot,
+    mlflow_server_command,
     open_kedro_viz,
     serve,
     streamlit_command,
+    toggle_run_columns,
     wait_for_idle,
     wait_for_result,
 )
+
+# The runs-list columns the README suggests: category faithfulness, stroke recall, L1 and the
+# classifier's accuracy, with the mean photo's beside them.
+HEADLINE_COLUMNS = [
+    "headline/faithfulness", "headline/faithfulness_mean_photo", "headline/stroke_recall",
+    "headline/l1", "headline/l1_mean_photo", "headline/classifier_accuracy",
+]  # fmt: skip
 
 
 def main() -> None:
@@ -41,8 +62,9 @@ def main() -> None:
     parser.add_argument("--project", type=Path, default=Path("."))
     parser.add_argument("--out", type=Path, default=Path("docs/images"))
     parser.add_argument(
-        "--only", choices=["ant", "viz"],
-        help="ant: draw an ant and save only that picture; viz: only kedro_viz.png",
+        "--only", choices=["ant", "viz", "mlflow"],
+        help="ant: draw an ant and save only that picture; viz: only kedro_viz.png; mlflow: "
+        "only the MLflow UI's pictures",
     )  # fmt: skip
     args = parser.parse_args()
     if reason := chromium_missing():
@@ -50,10 +72,12 @@ def main() -> None:
     project, out = args.project.resolve(), args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     logs = Path(tempfile.mkdtemp(prefix="screenshots-"))
-    if args.only != "viz":
+    if args.only in (None, "ant"):
         demo_screenshots(project, out, logs, ant_only=args.only == "ant")
     if args.only in (None, "viz"):
         viz_screenshot(project, out, logs)
+    if args.only in (None, "mlflow"):
+        mlflow_screenshots(project, out, logs)
     shutil.rmtree(logs, ignore_errors=True)
     print(f"screenshots in {out}")
 
@@ -94,6 +118,51 @@ def viz_screenshot(project: Path, out: Path, logs: Path) -> None:
         with browser_page(width=1800, height=900) as page:
             open_kedro_viz(page, f"http://127.0.0.1:{port}")
             kedro_viz_screenshot(page, out / "kedro_viz.png")
+
+
+def mlflow_screenshots(project: Path, out: Path, logs: Path) -> None:
+    from mlflow import MlflowClient  # noqa: PLC0415  (only this part needs it)
+
+    store = f"sqlite:///{project / 'mlflow.db'}"
+    client = MlflowClient(store, store)
+    experiment = client.get_experiment_by_name("sketch_to_photo")
+    runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"])
+    harness = [r for r in runs if r.data.tags.get("harness") == "experiments"]
+    parent = next((r for r in harness if "mlflow.parentRunId" not in r.data.tags), None)
+    children = [r for r in harness if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id] if parent else []  # fmt: skip
+    version = max(client.search_model_versions("name = 'sketch_to_photo'"), key=lambda v: int(v.version))  # fmt: skip
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with (
+        serve(mlflow_server_command(store, port), project, f"{url}/health", logs / "mlflow.log"),
+        browser_page(width=1900, height=560) as page,
+    ):
+        page.add_init_script(MLFLOW_ASSISTANT_CLOSED + MLFLOW_MODEL_TRAINING_VIEW)
+        runs_list = (
+            f"{url}/#/experiments/{experiment.experiment_id}/runs?workflowType=machine_learning"
+        )
+        page.goto(runs_list)
+        page.get_by_text("Dataset", exact=True).first.wait_for()
+        toggle_run_columns(page, ["Source", "Models"])  # room for the metrics
+        add_run_columns(page, HEADLINE_COLUMNS)
+        fit_columns(page, ["attributes.`Run Name`", *(f"metrics.`{c}`" for c in HEADLINE_COLUMNS)])
+        page.mouse.move(5, 5)
+        page.wait_for_timeout(1000)
+        page.screenshot(path=out / "mlflow_runs.png")
+        if len(children) >= 2:
+            page.set_viewport_size({"width": 1300, "height": 1000})
+            names = [r.info.run_name for r in children[:2]]
+            compare_child_runs(page, parent.info.run_name, names)
+            for toggle in page.get_by_text("Show diff only").all():
+                toggle.click()  # parameters, metrics and tags: only what differs
+            page.wait_for_timeout(1000)
+            page.get_by_text("Run details").scroll_into_view_if_needed()
+            page.screenshot(path=out / "mlflow_compare.png", full_page=True)
+        page.set_viewport_size({"width": 1300, "height": 900})
+        page.goto(f"{url}/#/models/sketch_to_photo/versions/{version.version}")
+        page.get_by_text("Training data", exact=True).wait_for()
+        page.wait_for_timeout(1000)
+        page.screenshot(path=out / "mlflow_version.png")
 
 
 if __name__ == "__main__":

@@ -3,14 +3,13 @@ REST API, and the UI's model page in Chromium."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.browser.drive import browser_page, free_port, serve
+from tests.browser.drive import browser_page, free_port, mlflow_server_command, serve
 
 
 @pytest.fixture(scope="module")
@@ -19,12 +18,8 @@ def mlflow_url(trained_project: Path, tmp_path_factory: pytest.TempPathFactory) 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     store = f"sqlite:///{trained_project.resolve() / 'mlflow.db'}"
-    command = [
-        sys.executable, "-m", "mlflow", "server", "--backend-store-uri", store,
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-    ]  # fmt: skip
     log = tmp_path_factory.mktemp("mlflow") / "mlflow.log"
-    with serve(command, trained_project, f"{url}/health", log):
+    with serve(mlflow_server_command(store, port), trained_project, f"{url}/health", log):
         yield url
 
 

@@ -25,6 +25,7 @@ from sketch_to_photo.pipelines.evaluation.nodes import (
     _report,
     champion_disqualification,
     evaluate_generator,
+    headline_metrics,
     register_generator,
     train_faithfulness_judge,
 )
@@ -116,6 +117,30 @@ def test_mlflow_metric_names_are_valid():
         "test_stroke_recall_real_photos", "test_teapot_stroke_recall",
     } <= names  # fmt: skip
     assert all("(" not in name for name in names)
+
+
+def test_headline_metrics_sit_beside_what_they_are_read_against():
+    report = _report(_collected(0.09))
+    headline = headline_metrics(report)
+    overall = report["overall"]
+    close = {"abs": 5e-5}  # rounded to four decimals, to read in a column
+    assert headline["faithfulness"] == pytest.approx(overall["model"]["faithfulness"], **close)
+    assert headline["faithfulness_mean_photo"] == pytest.approx(
+        overall["mean_photo"]["faithfulness"], **close
+    )
+    assert headline["faithfulness_real_photos"] == pytest.approx(
+        report["real_photos"]["faithfulness"], **close
+    )
+    assert headline["l1_mean_photo"] == pytest.approx(overall["mean_photo"]["l1"], **close)
+    assert headline["fill_sketch_copy"] == pytest.approx(overall["sketch_copy"]["fill"], **close)
+    # sorted by name, each model value comes first with its comparisons after it
+    names = sorted(headline)
+    for metric in ("faithfulness", "stroke_recall", "chamfer", "fill", "l1", "ssim"):
+        group = [n for n in names if n == metric or n.startswith(f"{metric}_")]
+        assert group[0] == metric and len(group) >= 2, group
+    logged = _mlflow_metrics({**report, "fid": None})
+    assert {f"headline/{n}" for n in headline} <= set(logged)
+    assert logged["headline/l1"]["value"] == pytest.approx(logged["test_l1"]["value"], **close)
 
 
 def test_a_model_must_beat_the_mean_photo_on_faithfulness_and_the_champion_metric():
@@ -340,6 +365,16 @@ def test_a_generator_no_better_than_the_mean_photo_is_registered_but_never_champ
         "test_stroke_recall 0.0000 does not beat the untrained's"
         in (registration["ineligible_reason"])
     )  # a constant photo has no edges: it follows no stroke
+    # the model card is the version's description, its key metrics its tags
+    registered = tracking.get_model_version(nodes.REGISTERED_GENERATOR, version)
+    assert registered.description.startswith(f"Generator v{version}, ")
+    assert "| **Pairs** | training 70, validation 14, test " in registered.description
+    assert float(tags["faithfulness"]) == pytest.approx(report["faithfulness"], rel=1e-3)
+    assert float(tags["faithfulness_mean_photo"]) == pytest.approx(
+        report["faithfulness_table"]["mean_photo"], rel=1e-3
+    )
+    assert tags["categories"] == "car_(sedan)+strawberry+teapot+teddy_bear"
+    assert tags["epochs"] == "3" and tags["data_source"] == "synthetic"
 
 
 def _hand_report(faithfulness: float, l1: float) -> dict:

@@ -157,8 +157,16 @@ def test_a_classifier_no_better_than_the_majority_class_is_never_champion(shards
     assert decision["promoted"] is False and "not eligible" in decision["reason"]
     assert "most frequent test category" in decision["reason"]
     assert "train longer" in decision["reason"]
-    tags = tracking.get_model_version(REGISTERED_CLASSIFIER, "1").tags
+    registered = tracking.get_model_version(REGISTERED_CLASSIFIER, "1")
+    tags = registered.tags
     assert tags["champion_eligible"] == "False"
+    # its model card is the version's description, its accuracy a tag
+    assert registered.description.startswith("Sketch classifier v1, ")
+    assert f"| **Test accuracy** | {report['accuracy']:.0%} of " in registered.description
+    assert float(tags["accuracy"]) == pytest.approx(report["accuracy"], rel=1e-3)
+    assert float(tags["accuracy_majority_class"]) == pytest.approx(
+        report["majority_class_accuracy"], rel=1e-3
+    )
     with pytest.raises(mlflow.exceptions.MlflowException):
         tracking.get_model_version_by_alias(REGISTERED_CLASSIFIER, CHAMPION)
 

@@ -39,6 +39,7 @@ from mlflow.exceptions import MlflowException
 from PIL import Image
 
 from sketch_to_photo.datasets import ShardLoaders
+from sketch_to_photo.demo import registry_card
 from sketch_to_photo.inference import generator_inputs, is_class_aware, prepare_images, to_uint8
 from sketch_to_photo.metrics import frechet_distance, per_image_metrics
 from sketch_to_photo.models import PerceptualLoss, build_vgg16_features, resolve_vgg_weights
@@ -49,6 +50,7 @@ from sketch_to_photo.models.perceptual import CONNECT_TIMEOUT_S, check_reachable
 from sketch_to_photo.pairs import split_and_category, split_shards
 from sketch_to_photo.registry import (
     CHAMPION,
+    describe_version,
     follow_champion,
     log_and_register,
     log_and_register_service,
@@ -61,6 +63,7 @@ from sketch_to_photo.shape_metrics import (
     hull_fill,
     stroke_recall,
 )
+from sketch_to_photo.tracking import categories_label
 
 logger = logging.getLogger(__name__)
 
@@ -564,6 +567,45 @@ def _faithfulness_section(
     return section
 
 
+# The headline numbers, each with what it is read against: ``headline/<metric>`` is the
+# model's, ``headline/<metric>_<other>`` the real test photos' (the ceiling) or a baseline's
+# (the bar; the one that matters most for that metric), so that sorted by name each model
+# value comes first with its comparisons after it. Lower is better for chamfer, photo_kid and
+# l1 (LOWER_IS_BETTER).
+HEADLINE_PREFIX = "headline/"
+HEADLINE: dict[str, tuple[str, ...]] = {
+    "faithfulness": (REAL, "mean_photo"),
+    "stroke_recall": (REAL, "mean_photo"),
+    "chamfer": (REAL, "mean_photo"),
+    "fill": (REAL, "sketch_copy"),
+    PHOTO_KID: (REAL, "sketch_copy", "mean_photo"),
+    "l1": ("mean_photo",),
+    "ssim": ("mean_photo",),
+}
+
+
+def headline_metrics(report: dict[str, Any]) -> dict[str, float]:
+    """The headline numbers of an evaluation report (:data:`HEADLINE`), without the prefix;
+    a class-aware model's faithfulness with the classifier's guessed category too. Rounded to
+    four decimals, to read in a column (the ``test_*`` and ``baseline_*`` metrics keep every
+    digit)."""
+    overall, real = report["overall"], report.get("real_photos", {})
+    found: dict[str, Any] = {}
+    for metric, others in HEADLINE.items():
+        if overall["model"].get(metric) is None:
+            continue
+        found[metric] = overall["model"][metric]
+        for other in others:
+            where = real if other == REAL else overall.get(other, {})
+            found[f"{metric}_{other}"] = where.get(metric)
+    found["faithfulness_guessed_category"] = overall.get(GUESSED, {}).get("faithfulness")
+    return {
+        name: round(float(value), 4)
+        for name, value in found.items()
+        if value is not None and math.isfinite(value)
+    }
+
+
 def _metric_key(category: str) -> str:
     return re.sub(r"[^0-9A-Za-z_\-. ]+", "", category)  # metric names: car_(sedan) -> car_sedan
 
@@ -595,6 +637,7 @@ def _mlflow_metrics(report: dict[str, Any]) -> dict[str, Any]:
         metrics["test_sketch_classifier_guess_accuracy"] = report["sketch_classifier_test_accuracy"]
     if report.get("fid") is not None:
         metrics["test_fid"] = report["fid"]
+    metrics.update({HEADLINE_PREFIX + name: v for name, v in headline_metrics(report).items()})
     return {
         name: {"value": float(value), "step": 0}
         for name, value in metrics.items()
@@ -851,6 +894,8 @@ def register_generator(
     version = log_and_register(
         generator, registered_name=REGISTERED_GENERATOR, artifact_name="generator", metadata=metadata
     )  # fmt: skip
+    card = registry_card(MlflowClient(), REGISTERED_GENERATOR, version, metadata)
+    describe_version(REGISTERED_GENERATOR, version, card.description(), version_tags(metadata))
     disqualified = champion_disqualification(
         report, metric, evaluation.get("champion_shape_metrics", CHAMPION_SHAPE_METRICS)
     )
@@ -871,6 +916,29 @@ def register_generator(
         result["ineligible_reason"] = disqualified
     result["model_card"] = metadata
     return result
+
+
+def version_tags(card: dict[str, Any]) -> dict[str, Any]:
+    """A registered generator's (or served model's) key metrics and data as version tags,
+    named like the run's headline metrics without the prefix, from its model card."""
+    metrics = card.get("test_metrics") or {}
+    training = card.get("training") or {}
+    return {
+        "faithfulness": metrics.get("faithfulness"),
+        "faithfulness_mean_photo": metrics.get("mean_photo_faithfulness"),
+        "faithfulness_real_photos": metrics.get("faithfulness_real_photos"),
+        "stroke_recall": metrics.get("stroke_recall"),
+        "photo_kid": metrics.get("photo_kid"),
+        "photo_kid_sketch_copy": metrics.get("sketch_copy_photo_kid"),
+        "l1": metrics.get("l1"),
+        "l1_mean_photo": metrics.get("mean_photo_l1"),
+        "ssim": metrics.get("ssim"),
+        "data_source": training.get("data_source"),
+        "categories": categories_label(card.get("categories") or []),
+        "image_size": card.get("image_size"),
+        "epochs": training.get("epochs"),
+        "train_pairs": training.get("train_pairs"),
+    }
 
 
 def register_service(
@@ -932,6 +1000,16 @@ def _register_service_for(
     }
     version = log_and_register_service(generator, sketch_classifier, card)
     client = MlflowClient()
+    generator_card = registry_card(client, REGISTERED_GENERATOR, generator_version, model_card)
+    describe_version(
+        SERVICE_NAME,
+        version,
+        f"Serves `{REGISTERED_GENERATOR}` v{generator_version} and the sketch classifier, "
+        f"both exported to ONNX (ONNX Runtime), behind one `predict`: sketch image in, photo "
+        f"and category out. The generator's card:\n\n{generator_card.description()}",
+        version_tags(model_card),
+        client,
+    )
     client.set_model_version_tag(
         SERVICE_NAME, str(version), "generator_version", str(generator_version)
     )

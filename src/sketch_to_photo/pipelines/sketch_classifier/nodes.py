@@ -16,8 +16,10 @@ import mlflow
 import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
+from mlflow import MlflowClient
 
 from sketch_to_photo.datasets import ShardLoaders
+from sketch_to_photo.demo import CLASSIFIER, registry_card
 from sketch_to_photo.models import (
     VggWeights,
     VggWeightsUnavailable,
@@ -28,7 +30,8 @@ from sketch_to_photo.models.callbacks import MlflowMetricsLogger
 from sketch_to_photo.models.classifier import build_small_classifier
 from sketch_to_photo.models.data import count_pairs, pair_dataset, training_steps_per_epoch
 from sketch_to_photo.pairs import split_shards, training_shards
-from sketch_to_photo.registry import log_and_register, promote_if_better
+from sketch_to_photo.registry import describe_version, log_and_register, promote_if_better
+from sketch_to_photo.tracking import categories_label, log_shards_dataset
 
 matplotlib.use("Agg")
 logger = logging.getLogger(__name__)
@@ -170,6 +173,9 @@ def train_sketch_classifier(
     }
     if mlflow.active_run() is not None:
         mlflow.set_tags(tags)
+    log_shards_dataset(pair_shards, pairs_manifest)  # once per run, with the generator's
+    if bool(options.get("edge_maps", False)):
+        log_shards_dataset(edge_map_shards, pairs_manifest, kind="edge maps")
 
     batch_size = int(options["batch_size"])
     epochs = int(options["epochs"])
@@ -283,29 +289,67 @@ def evaluate_sketch_classifier(
     metrics = {
         "classifier_test_accuracy": {"value": accuracy, "step": 0},
         "classifier_majority_class_accuracy": {"value": majority, "step": 0},
+        # beside the generator's headline metrics (evaluation.nodes.HEADLINE)
+        "headline/classifier_accuracy": {"value": round(accuracy, 4), "step": 0},
+        "headline/classifier_accuracy_majority_class": {"value": round(majority, 4), "step": 0},
     }
     return report, metrics, _confusion_figure(confusion, categories)
 
 
 def register_sketch_classifier(
-    model: keras.Model, sketch_classifier_report: dict[str, Any], pairs_manifest: dict[str, Any]
+    model: keras.Model,
+    sketch_classifier_report: dict[str, Any],
+    pairs_manifest: dict[str, Any],
+    sketch_classifier_history: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Log and register the classifier with its category names; champion on test accuracy.
+    """Log and register the classifier with its category names and model card (the version's
+    description, its accuracy and data as tags); champion on test accuracy.
 
     A classifier that does not beat always answering the test split's most frequent category
     is registered (for inspection) but never made champion.
     """
+    report = sketch_classifier_report
+    history = sketch_classifier_history or {}
+    per_split = pairs_manifest.get("per_split") or {}
+    losses = (history.get("history") or {}).get("loss")
+    metadata = {
+        "kind": CLASSIFIER,
+        "categories": list(pairs_manifest["categories"]),
+        "image_size": int(model.input_shape[1]),
+        "backbone": report.get("backbone"),
+        "training": {
+            "data_source": pairs_manifest.get("source"),
+            "train_pairs": history.get("train_sketches"),  # edge maps included, when used
+            "validation_pairs": (per_split.get("validation") or {}).get("pairs"),
+            "epochs": None if losses is None else len(losses),
+        },
+        "test_pairs": report.get("test_sketches"),
+        "test_metrics": {
+            name: report.get(name)
+            for name in ("accuracy", "majority_class_accuracy", "chance_accuracy")
+        },
+    }
     version = log_and_register(
         model,
         registered_name=REGISTERED_CLASSIFIER,
         artifact_name="sketch_classifier",
-        metadata={
-            "categories": list(pairs_manifest["categories"]),
-            "image_size": int(model.input_shape[1]),
-            "backbone": sketch_classifier_report.get("backbone"),
+        metadata=metadata,
+    )
+    card = registry_card(MlflowClient(), REGISTERED_CLASSIFIER, version, metadata)
+    describe_version(
+        REGISTERED_CLASSIFIER,
+        version,
+        card.description(),
+        {
+            "accuracy": report.get("accuracy"),
+            "accuracy_majority_class": report.get("majority_class_accuracy"),
+            "data_source": pairs_manifest.get("source"),
+            "categories": categories_label(metadata["categories"]),
+            "image_size": metadata["image_size"],
+            "epochs": metadata["training"]["epochs"],
+            "backbone": metadata["backbone"],
         },
     )
-    report = sketch_classifier_report
     disqualified = None
     if not report.get("beats_chance", True):
         disqualified = (

@@ -29,7 +29,12 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 register_sketch_classifier,
-                ["sketch_classifier", "sketch_classifier_report", "pairs_manifest"],
+                [
+                    "sketch_classifier",
+                    "sketch_classifier_report",
+                    "pairs_manifest",
+                    "sketch_classifier_history",
+                ],
                 "sketch_classifier_registration",
                 name="register_sketch_classifier",
             ),

@@ -47,6 +47,7 @@ from sketch_to_photo.models.data import count_pairs, mixed_pair_dataset, pair_da
 from sketch_to_photo.models.distribute import TrainingStrategy, make_strategy
 from sketch_to_photo.models.precision import has_gpu, set_precision_policy, wrap_optimizer
 from sketch_to_photo.pairs import split_shards, training_shards
+from sketch_to_photo.tracking import log_shards_dataset
 
 logger = logging.getLogger(__name__)
 
@@ -411,6 +412,8 @@ def train_generator(
     ``training.class_aware`` makes the category (from the shards' labels, named in the
     manifest) an input of the generator and the discriminator. ``training.edge_maps`` mixes
     the aligned edge-map pseudo-sketches of the train photos into the training stream.
+    The pair shards (and the edge maps mixed in) are logged as the MLflow run's dataset
+    inputs (:func:`sketch_to_photo.tracking.log_shards_dataset`).
     """
     # First: MultiWorkerMirroredStrategy must exist before TensorFlow runs anything.
     distribution: TrainingStrategy = make_strategy(str(training["strategy"]))
@@ -440,6 +443,10 @@ def train_generator(
         )
     data = {"image_size": size, "seed": int(training["seed"]), "num_classes": num_classes}
     edge_mix = _edge_mix(edge_map_shards, training)
+    if distribution.is_chief:  # the data as the run list's Dataset column shows it
+        log_shards_dataset(pair_shards, pairs_manifest)
+        if edge_mix is not None:
+            log_shards_dataset(edge_mix[0], pairs_manifest, kind="edge maps")
     train_data, validation_data = _pair_datasets(
         train_shards, validation_shards, n_validation, training, data, distribution, edge_mix
     )
