@@ -18,7 +18,7 @@ from tests.browser.drive import (
     add_run_columns,
     browser_page,
     free_port,
-    mlflow_run_rows,
+    mlflow_run_row,
     mlflow_server_command,
     serve,
 )
@@ -52,7 +52,7 @@ def test_the_runs_list_shows_the_run_by_name_with_its_dataset(
         page.goto(runs_list_url(url, experiment.experiment_id))
         page.get_by_role("columnheader", name="Run Name").first.wait_for()  # not the GenAI overview
         assert "/runs" in page.url
-        mlflow_run_rows(page).filter(has_text=RUN_NAME).first.wait_for()
+        mlflow_run_row(page, RUN_NAME).wait_for()
         page.get_by_text(dataset).first.wait_for()  # the Dataset column: name (digest)
         add_run_columns(page, ["headline/faithfulness", "headline/faithfulness_mean_photo"])
         page.screenshot(path=screenshot_dir / "mlflow_runs.png")
