@@ -308,14 +308,37 @@ def fit_columns(page, column_ids: Collection[str]) -> None:  # noqa: ANN001
             handle.first.dblclick()
 
 
+def mlflow_run_row(page, name: str):  # noqa: ANN001, ANN201
+    """The runs list's row (pinned part) of the run named ``name`` exactly (the cell's text
+    also holds the run's colour, ``#8ddda8``, for screen readers)."""
+    cell = page.locator('[col-id="attributes.`Run Name`"]').filter(
+        has_text=re.compile(f"^\\s*(#[0-9a-fA-F]{{6}})?{re.escape(name)}\\s*$")
+    )
+    return mlflow_run_rows(page).filter(has=cell).first
+
+
 def compare_child_runs(page, parent: str, children: Collection[str]) -> None:  # noqa: ANN001
-    """In the runs list: unfold the run named ``parent``, tick its nested runs whose names
-    start with ``children`` and press Compare."""
-    rows = mlflow_run_rows(page)
-    rows.filter(has_text=parent).locator('[col-id="attributes.`Run Name`"] button').first.click()
+    """In the runs list: unfold the run named ``parent``, tick its nested runs named
+    ``children`` and press Compare."""
+    mlflow_run_row(page, parent).locator('[col-id="attributes.`Run Name`"] button').first.click()
     for child in children:
-        row = rows.filter(has_text=child).first
+        row = mlflow_run_row(page, child)
         row.wait_for()
         row.locator("input.ag-checkbox-input").first.check()
     page.get_by_role("button", name="Compare").first.click()
     page.get_by_text(f"Comparing {len(children)} Runs").wait_for()
+
+
+def plot_compared_metrics(page, names: Collection[str]) -> None:  # noqa: ANN001
+    """On the Compare page: the parallel-coordinates plot of ``names`` instead of the metric
+    it shows first."""
+    metrics = page.get_by_role("combobox").nth(1)  # parameters, then metrics
+    selector = metrics.locator("xpath=ancestor::div[contains(@class, 'select-selector')]")
+    for remove in selector.locator("[class*='select-selection-item-remove']").all():
+        remove.click()
+    metrics.click()
+    for name in names:
+        page.keyboard.type(name)  # the list filters as one types
+        page.get_by_role("option", name=name, exact=True).wait_for(state="attached")
+        page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
