@@ -40,6 +40,9 @@ FULL_METADATA = {
         "l1": 0.1512, "ssim": 0.4321, "psnr": 14.26, "faithfulness": 0.62,
         "faithfulness_real_photos": 0.7, "faithfulness_guessed_category": 0.55,
         "mean_photo_faithfulness": 0.33, "mean_photo_l1": 0.182,
+        "stroke_recall": 0.77, "real_photos_stroke_recall": 0.64, "sketch_copy_stroke_recall": 1.0,
+        "fill": 0.66, "real_photos_fill": 0.58, "sketch_copy_fill": 0.41,
+        "photo_kid": 1.93, "real_photos_photo_kid": 0.1, "sketch_copy_photo_kid": 306.8,
     },
 }  # fmt: skip
 
@@ -128,6 +131,11 @@ def test_card_of_a_version_with_full_metadata_says_everything():
     assert "real test photos: 70%" in rows["Faithfulness"]
     assert "mean training photo: 33%" in rows["Faithfulness"]
     assert "guessed category: 55%" in rows["Faithfulness"]
+    assert rows["Shape"] == (
+        "stroke recall 0.77 (real test photos 0.64, a copy of the sketch 1.00); fill 0.66 (real "
+        "test photos 0.58, a copy of the sketch 0.41); photo KID 1.93, lower is more photo-like "
+        "(real test photos 0.10, a copy of the sketch 306.80)"
+    )
     assert UNKNOWN not in "".join(rows.values())
     summary = card.summary()
     assert "real Sketchy photos (3 categories, 1,234 training pairs, 40 epochs)" in summary

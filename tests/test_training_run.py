@@ -45,7 +45,10 @@ def test_default_run_trains_evaluates_and_registers_loadable_models(trained_proj
     assert samples == {"samples/grid_epoch_0030.png", "samples/grid_epoch_0060.png"}
 
     report = json.loads((project / "data" / "08_reporting" / "evaluation_metrics.json").read_text())
-    assert set(report["overall"]) == {"model", "untrained", "mean_photo"}
+    assert set(report["overall"]) == {
+        "model", "untrained", "mean_photo", "sketch_copy", "blurred_photos",
+    }  # fmt: skip
+    assert report["real_photos"]["stroke_recall"] > report["overall"]["mean_photo"]["stroke_recall"]
     assert report["fid"] is None and "disabled" in report["fid_skipped"]
     assert report["test_pairs"] == sum(v["pairs"] for v in report["per_category"].values()) > 0
     registration = json.loads(
