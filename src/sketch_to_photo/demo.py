@@ -271,14 +271,7 @@ class ModelCard:
         if self._classifier:
             return self._classifier_rows()
         return [
-            ("Version", f"{self.version.label} (`{self.version.uri}`)"),
-            ("Training data", self.training_data),
-            (
-                "Categories",
-                f"{len(self.categories)}: {list_names(list(self.categories))}"
-                if self.categories
-                else UNKNOWN,
-            ),
+            *self._identity_rows(),
             ("Pairs", self._pairs()),
             ("Image size", f"{self.image_size} x {self.image_size} pixels"),
             ("Epochs", UNKNOWN if self.epochs is None else str(self.epochs)),
@@ -294,7 +287,8 @@ class ModelCard:
             ("Shape", self._shape()),
         ]
 
-    def _classifier_rows(self) -> list[tuple[str, str]]:
+    def _identity_rows(self) -> list[tuple[str, str]]:
+        """The rows every card starts with: version, training data, categories."""
         return [
             ("Version", f"{self.version.label} (`{self.version.uri}`)"),
             ("Training data", self.training_data),
@@ -304,6 +298,11 @@ class ModelCard:
                 if self.categories
                 else UNKNOWN,
             ),
+        ]
+
+    def _classifier_rows(self) -> list[tuple[str, str]]:
+        return [
+            *self._identity_rows(),
             ("Sketches", self._pairs()),
             ("Image size", f"{self.image_size} x {self.image_size} pixels"),
             ("Epochs", UNKNOWN if self.epochs is None else str(self.epochs)),
