@@ -47,6 +47,42 @@ def test_strokes_are_thickened_and_speckle_dropped():
     assert specks[98:105, 98:105].any() and not cleaned[98:105, 98:105].any()
 
 
+def _pieces(ink: np.ndarray) -> int:
+    return cv2.connectedComponents(ink.astype(np.uint8), connectivity=8)[0] - 1
+
+
+def test_loose_variant_leaves_details_out_keeps_the_outline_and_wobbles_near_it():
+    photo, mask = _photo()
+    for x in (100, 130, 160):  # three dark dots inside the object: details a drawer may skip
+        cv2.circle(photo, (x, 110), 6, (30, 15, 5), -1)
+    exact = edge_map_sketch(photo, mask)[..., 0] == 0
+    dropped = [
+        edge_map_sketch(photo, mask, piece_dropout=0.6, rng=np.random.default_rng(seed))[..., 0]
+        == 0
+        for seed in range(6)
+    ]
+    assert all(_pieces(d) <= _pieces(exact) for d in dropped)
+    assert any(_pieces(d) < _pieces(exact) for d in dropped)
+    outline = cv2.morphologyEx(mask, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+    near_outline = cv2.dilate(outline.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    for d in dropped:  # the largest piece, the outline, is never left out
+        assert (near_outline & d).sum() >= 0.9 * (near_outline & exact).sum()
+
+    def wobbled(seed: int) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        return edge_map_sketch(photo, mask, wobble=8.0, rng=rng)[..., 0] == 0
+
+    first, again, other = wobbled(1), wobbled(1), wobbled(2)
+    np.testing.assert_array_equal(first, again)  # the same seed, the same drawing
+    assert not np.array_equal(first, other) and not np.array_equal(first, exact)
+    # off the exact outline, but within the wobble's reach of it
+    reach = cv2.dilate(exact.astype(np.uint8), np.ones((2 * 8 + 3,) * 2, np.uint8)) > 0
+    assert (first & ~exact).sum() > 0.2 * first.sum()
+    assert (first & ~reach).sum() < 0.02 * first.sum()
+    with pytest.raises(ValueError, match="needs an rng"):
+        edge_map_sketch(photo, mask, wobble=4.0)
+
+
 def test_bad_input_is_refused_with_what_is_expected():
     photo, mask = _photo(64)
     with pytest.raises(ValueError, match="edge method must be one of"):

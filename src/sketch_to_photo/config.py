@@ -224,6 +224,9 @@ class EdgeMapParams(Group):
     sigma: Annotated[float, Field(gt=0.0, lt=1.0)]
     min_piece: NonNegative
     stroke_width: Annotated[int, Field(ge=1, le=16)]
+    loose_variants: Annotated[int, Field(ge=0, le=16)]
+    wobble: Annotated[float, Field(ge=0.0, le=32.0)]
+    piece_dropout: Annotated[float, Field(ge=0.0, lt=1.0)]
 
 
 class ReportingParams(Group):

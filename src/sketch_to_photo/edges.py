@@ -59,6 +59,34 @@ def _drop_small_pieces(edges: np.ndarray, min_pixels: int) -> np.ndarray:
     return np.where(keep[labels], 255, 0).astype(np.uint8)
 
 
+def _drop_random_pieces(edges: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
+    """Remove a random ``share`` of the connected edge pieces, never the largest (the outline,
+    which a drawer keeps): a drawer leaves details out."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(edges, connectivity=8)
+    if count <= 2:
+        return edges
+    keep = rng.random(count) >= share
+    keep[0] = False  # the background
+    keep[1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))] = True
+    return np.where(keep[labels], 255, 0).astype(np.uint8)
+
+
+def _wobble(edges: np.ndarray, amplitude: float, rng: np.random.Generator) -> np.ndarray:
+    """Displace ``edges`` by a smooth random field of up to about ``amplitude`` pixels: a hand's
+    wobble, so the strokes stay near the outline without lying exactly on it."""
+    size = edges.shape[0]
+    coarse = rng.uniform(-1.0, 1.0, (2, 4, 4)).astype(np.float32)
+    field = [cv2.resize(c, edges.shape[::-1], interpolation=cv2.INTER_CUBIC) for c in coarse]
+    grid_y, grid_x = np.mgrid[0:size, 0 : edges.shape[1]].astype(np.float32)
+    return cv2.remap(
+        edges,
+        grid_x + amplitude * field[0],
+        grid_y + amplitude * field[1],
+        interpolation=cv2.INTER_NEAREST,
+        borderValue=0,
+    )
+
+
 def edge_map_sketch(
     photo: np.ndarray,
     mask: np.ndarray | None = None,
@@ -67,6 +95,9 @@ def edge_map_sketch(
     sigma: float = 0.33,
     min_piece: int = 12,
     stroke_width: int = 2,
+    wobble: float = 0.0,
+    piece_dropout: float = 0.0,
+    rng: np.random.Generator | None = None,
 ) -> np.ndarray:
     """A pseudo-sketch of ``photo`` (H, W, 3) uint8 RGB: (H, W, 3) uint8, black strokes on white.
 
@@ -74,7 +105,9 @@ def edge_map_sketch(
     pixels whose median grey level sets Canny's thresholds. The photo is smoothed with an
     edge-preserving bilateral filter first, so texture (fur, grain) gives fewer strokes than
     outlines. ``min_piece`` (pixels at 256 px) drops speckle; ``stroke_width`` (pixels at
-    256 px) thickens the one-pixel edges to Sketchy's pen width.
+    256 px) thickens the one-pixel edges to Sketchy's pen width. ``piece_dropout`` (a share of
+    the pieces) and ``wobble`` (pixels at 256 px) make a looser variant with ``rng``, more like
+    a drawing: some details left out, strokes a little off the outline.
     """
     if method not in EDGE_METHODS:
         raise ValueError(f"edge method must be one of {EDGE_METHODS}, got {method!r}")
@@ -94,6 +127,13 @@ def edge_map_sketch(
         near = cv2.dilate(object_pixels.astype(np.uint8), np.ones((2 * band + 1,) * 2, np.uint8))
         edges = np.where(near > 0, edges, 0).astype(np.uint8)
     edges = _drop_small_pieces(edges, round(min_piece * scale * scale))
+    if piece_dropout > 0 or wobble > 0:
+        if rng is None:
+            raise ValueError("a loose variant (piece_dropout or wobble) needs an rng")
+        if piece_dropout > 0:
+            edges = _drop_random_pieces(edges, piece_dropout, rng)
+        if wobble > 0:
+            edges = _wobble(edges, wobble * scale, rng)
     width = max(1, round(stroke_width * scale))
     if width > 1:
         edges = cv2.dilate(edges, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width, width)))

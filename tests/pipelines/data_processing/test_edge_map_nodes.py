@@ -14,7 +14,15 @@ from sketch_to_photo.pipelines.data_processing.edge_map_nodes import (
 )
 from tests.pipelines.data_processing.test_nodes import _run_to_shards
 
-EDGE_MAPS = {"method": "canny", "sigma": 0.33, "min_piece": 12, "stroke_width": 2}
+EDGE_MAPS = {
+    "method": "canny",
+    "sigma": 0.33,
+    "min_piece": 12,
+    "stroke_width": 2,
+    "loose_variants": 0,
+    "wobble": 6.0,
+    "piece_dropout": 0.3,
+}
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +58,31 @@ def test_edge_map_shards_resume_by_what_they_are_computed_from(pair_loaders):
     assert first[name].fingerprint == again[name].fingerprint
     assert first[name].fingerprint != wider[name].fingerprint
     assert len({shard.fingerprint for shard in first.values()}) == len(first)
+
+
+def test_loose_variants_follow_the_exact_maps_and_change_the_fingerprint(pair_loaders):
+    exact = build_edge_map_shards(pair_loaders, EDGE_MAPS)
+    loose = build_edge_map_shards(pair_loaders, {**EDGE_MAPS, "loose_variants": 2})
+    name = next(iter(exact))
+    assert exact[name].fingerprint != loose[name].fingerprint
+    plain, varied = exact[name](), loose[name]()
+    count = len(plain["photo_ids"])
+    assert len(varied["photo_ids"]) == 3 * count
+    # the exact maps come first (the grid shows those), then each loose round over every photo
+    np.testing.assert_array_equal(varied["sketches"][:count], plain["sketches"])
+    assert list(varied["photo_ids"]) == 3 * list(plain["photo_ids"])
+    assert list(varied["sketch_ids"][count : count + 2]) == [
+        f"{p}{EDGE_SUFFIX}-1" for p in plain["photo_ids"][:2]
+    ]
+    for variant in (1, 2):
+        rows = slice(variant * count, (variant + 1) * count)
+        assert not np.array_equal(varied["sketches"][rows], plain["sketches"])
+        np.testing.assert_array_equal(varied["photos"][rows], plain["photos"])
+    # the same loose maps on every build: a resumed run rebuilds them identically
+    np.testing.assert_array_equal(
+        varied["sketches"],
+        build_edge_map_shards(pair_loaders, {**EDGE_MAPS, "loose_variants": 2})[name]()["sketches"],
+    )
 
 
 def test_edge_map_grid_shows_photo_edge_map_and_a_real_sketch(pair_loaders):

@@ -11,6 +11,7 @@ maps), so the training input reads them with the same code.
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,10 +41,16 @@ def _first_of_each_photo(photo_ids: np.ndarray, usable: np.ndarray) -> np.ndarra
     return np.asarray(chosen, dtype=np.int64)
 
 
+def _loose_rng(photo_id: str, variant: int) -> np.random.Generator:
+    """The same loose variant of a photo on every run (a resumed run rebuilds it identically)."""
+    return np.random.default_rng([zlib.crc32(photo_id.encode()), variant])
+
+
 def _edge_map_shard(
-    pairs: Mapping[str, np.ndarray], settings: dict[str, Any]
+    pairs: Mapping[str, np.ndarray], settings: dict[str, Any], loose: dict[str, Any]
 ) -> dict[str, np.ndarray]:
-    """One edge-map pair per distinct photo of a train pair shard, in the pair shards' format.
+    """Edge-map pairs of the distinct photos of a train pair shard, in the pair shards' format:
+    first the exact edge map of every photo, then ``loose["variants"]`` loose ones per photo.
 
     Photos kept whole after a failed segmentation get none: their edges would be the
     background's clutter, not the object's outline.
@@ -51,20 +58,34 @@ def _edge_map_shard(
     fallback = np.asarray(pairs["segmentation_fallback"], bool)
     chosen = _first_of_each_photo(pairs["photo_ids"], ~fallback)
     photos, masks = pairs["photos"], pairs["masks"]
+    rows = np.tile(chosen, 1 + loose["variants"])  # exact maps first: the grid shows those
     size = photos.shape[1]
-    sketches = np.empty((len(chosen), size, size, 3), np.uint8)
-    for row, i in enumerate(chosen):
-        sketches[row] = edge_map_sketch(photos[i], masks[i], **settings)
-    photo_ids = pairs["photo_ids"][chosen]
+    sketches = np.empty((len(rows), size, size, 3), np.uint8)
+    sketch_ids = []
+    for row, i in enumerate(rows):
+        variant, photo_id = row // len(chosen), str(pairs["photo_ids"][i])
+        if variant == 0:
+            sketches[row] = edge_map_sketch(photos[i], masks[i], **settings)
+            sketch_ids.append(f"{photo_id}{EDGE_SUFFIX}")
+            continue
+        sketches[row] = edge_map_sketch(
+            photos[i],
+            masks[i],
+            **settings,
+            wobble=loose["wobble"],
+            piece_dropout=loose["piece_dropout"],
+            rng=_loose_rng(photo_id, variant),
+        )
+        sketch_ids.append(f"{photo_id}{EDGE_SUFFIX}-{variant}")
     return {
         "sketches": sketches,
-        "photos": photos[chosen],
-        "masks": masks[chosen],
-        "sketch_ids": np.array([f"{p}{EDGE_SUFFIX}" for p in photo_ids.tolist()], dtype=np.str_),
-        "photo_ids": photo_ids,
-        "categories": pairs["categories"][chosen],
-        "labels": pairs["labels"][chosen],
-        "segmentation_fallback": np.zeros(len(chosen), bool),
+        "photos": photos[rows],
+        "masks": masks[rows],
+        "sketch_ids": np.array(sketch_ids, dtype=np.str_),
+        "photo_ids": pairs["photo_ids"][rows],
+        "categories": pairs["categories"][rows],
+        "labels": pairs["labels"][rows],
+        "segmentation_fallback": np.zeros(len(rows), bool),
         "dropped_unreadable_ids": np.zeros(0, np.str_),
         "dropped_segmentation_ids": np.zeros(0, np.str_),
     }
@@ -81,14 +102,26 @@ def build_edge_map_shards(
         "min_piece": int(edge_maps["min_piece"]),
         "stroke_width": int(edge_maps["stroke_width"]),
     }
+    loose = {
+        "variants": int(edge_maps["loose_variants"]),
+        "wobble": float(edge_maps["wobble"]),
+        "piece_dropout": float(edge_maps["piece_dropout"]),
+    }
+    # the fingerprint of a shard without loose variants stays what it was before they existed
+    identity = (settings, loose) if loose["variants"] else (settings,)
     result = {}
     for name, load in split_shards(pair_shards, "train").items():
         source = _fingerprint_of(load) or getattr(load(), "version", None)
         result[name] = ResumableShard(
-            fingerprint("edge_maps", settings, name, source),
-            lambda load=load: _edge_map_shard(load(), settings),
+            fingerprint("edge_maps", *identity, name, source),
+            lambda load=load: _edge_map_shard(load(), settings, loose),
         )
-    logger.info("Edge-map pseudo-sketches for %d train shard(s) (%s)", len(result), settings)
+    logger.info(
+        "Edge-map pseudo-sketches for %d train shard(s) (%s, loose variants %s)",
+        len(result),
+        settings,
+        loose,
+    )
     return result
 
 
