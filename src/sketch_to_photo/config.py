@@ -256,6 +256,7 @@ class EdgeMapMixParams(Group):
     enabled: bool
     real_share_start: Probability
     real_share_end: Probability
+    real_l1_weight: Probability  # the L1 term's weight on a real sketch's pair (1 on an edge map's)
 
 
 class TrainingParams(Group):

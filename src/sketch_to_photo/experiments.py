@@ -93,6 +93,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "edge_maps_size_128": {"image_size": 128},
     # 128 px costs about 4x the step: 15 epochs keep three or four categories in the hour
     "edge_maps_size_128_15_epochs": {"image_size": 128, "epochs": 15},
+    # a real sketch's pair weighs less in the L1 term than an aligned edge map's
+    "real_l1_weight_0.25": {"edge_maps": {"real_l1_weight": 0.25}},
+    "real_l1_weight_0.1": {"edge_maps": {"real_l1_weight": 0.1}},
+    "batch_4_real_l1_weight_0.25": {"batch_size": 4, "edge_maps": {"real_l1_weight": 0.25}},
 }
 
 

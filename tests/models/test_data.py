@@ -373,3 +373,28 @@ def test_mixed_stream_draws_real_pairs_at_the_share_set_between_epochs(
     assert abs(observed - share) <= 0.08, (observed, share)
     if 0 < share < 1:
         assert len(set(fractions)) > 1  # a fresh draw every epoch
+
+
+def test_mixed_stream_weighs_the_l1_of_real_pairs_when_asked(tmp_path: Path) -> None:
+    for name, level in (("real", 0), ("edges", 255)):
+        (tmp_path / name / "train").mkdir(parents=True)
+        _uniform_shard(tmp_path / name / "train", f"teapot-{level:05d}", level, 20)
+    real = NpzShardsDataset(path=str(tmp_path / "real")).load()
+    edges = NpzShardsDataset(path=str(tmp_path / "edges")).load()
+    share = tf.Variable(0.5, trainable=False)
+    options = {"image_size": SIZE, "batch_size": 8, "jitter": False, "flip": False, "seed": 3}
+    unweighted = next(iter(mixed_pair_dataset(real, edges, share, **options)))
+    assert len(unweighted) == 2  # weight 1: no weights, the plain structure
+    sketches, categories, weights = [], [], []
+    for (sketch, category), _, weight in mixed_pair_dataset(
+        real, edges, share, num_classes=3, real_l1_weight=0.25, **options
+    ):
+        sketches.append(sketch.numpy())
+        categories.append(category.numpy())
+        weights.append(weight.numpy())
+    is_real = np.concatenate(sketches).mean(axis=(1, 2, 3)) < 0  # black sketches: real
+    weight = np.concatenate(weights)
+    assert 0 < is_real.sum() < len(is_real)
+    np.testing.assert_allclose(weight[is_real], 0.25)
+    np.testing.assert_allclose(weight[~is_real], 1.0)
+    assert np.concatenate(categories).shape == (20, 3)  # the one-hot category kept its place

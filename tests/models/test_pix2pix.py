@@ -242,6 +242,23 @@ def test_perceptual_term_only_when_configured(perceptual: PerceptualLoss) -> Non
     assert logs["g_loss"] == pytest.approx(expected, rel=1e-4)
 
 
+def test_pair_weights_scale_each_pairs_l1_term_and_the_report_stays_unweighted() -> None:
+    sketches, photos = circle_pairs(2)
+    batch = (tf.constant(sketches), tf.constant(photos))
+    plain = {k: float(v) for k, v in make_model().train_step(batch).items()}
+    # one pair at full weight, the other at none: the L1 term is half the first pair's L1
+    weights = tf.constant([1.0, 0.0])
+    weighted = {k: float(v) for k, v in make_model().train_step((*batch, weights)).items()}
+    assert weighted["g_l1"] == pytest.approx(plain["g_l1"], rel=1e-5)  # same model, same step
+    first_pair_l1 = float(
+        tf.reduce_mean(tf.abs(photos[0] - make_model().generator(sketches, training=True)[0]))
+    )
+    assert weighted["g_loss"] == pytest.approx(
+        weighted["g_gan"] + 100.0 * 0.5 * first_pair_l1, rel=1e-3
+    )
+    assert weighted["g_loss"] < plain["g_loss"]
+
+
 class InterruptAt(keras.callbacks.Callback):
     def __init__(self, epoch: int) -> None:
         super().__init__()

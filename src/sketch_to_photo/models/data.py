@@ -83,6 +83,7 @@ def mixed_pair_dataset(
     seed: int = 0,
     drop_remainder: bool = False,
     num_classes: int = 0,
+    real_l1_weight: float = 1.0,
 ) -> tf.data.Dataset:
     """Training batches that mix real sketch pairs with aligned edge-map pairs.
 
@@ -90,7 +91,9 @@ def mixed_pair_dataset(
     while the data is produced: a callback moves it between epochs) and from the edge maps
     otherwise; both streams are shuffled and augmented like :func:`pair_dataset`'s and repeat
     as needed. An epoch is as many pairs as the real shards hold, so ``epochs`` means what it
-    means without edge maps. Batches have :func:`pair_dataset`'s structure.
+    means without edge maps. Batches have :func:`pair_dataset`'s structure, plus a third
+    element when ``real_l1_weight`` is not 1: float32 ``(B,)`` weights of each pair's L1 term
+    (``real_l1_weight`` for a real sketch, 1 for an edge map), Keras' ``sample_weight`` slot.
     """
     if not real_shards or not edge_map_shards:
         raise ValueError(
@@ -109,6 +112,11 @@ def mixed_pair_dataset(
         ).repeat()
         for shards, stream_seed in ((real_shards, seed), (edge_map_shards, seed + 10))
     ]
+    if real_l1_weight != 1.0:
+        streams = [
+            stream.map(lambda *example, weight=weight: (*example, tf.constant(weight, tf.float32)))
+            for stream, weight in zip(streams, (real_l1_weight, 1.0), strict=True)
+        ]
     # One uniform draw per pair: 0 (real) below the share, else 1 (edge map).
     choices = tf.data.Dataset.random(seed=seed + 20, rerandomize_each_iteration=True).map(
         lambda draw: tf.cast(
@@ -180,9 +188,13 @@ def _examples(
 def _batched(
     pairs: tf.data.Dataset, num_classes: int, batch_size: int, drop_remainder: bool
 ) -> tf.data.Dataset:
-    if num_classes:
+    if num_classes:  # after the label may come the pair's L1 weight
         pairs = pairs.map(
-            lambda sketch, photo, label: ((sketch, tf.one_hot(label, num_classes)), photo)
+            lambda sketch, photo, label, *weight: (
+                (sketch, tf.one_hot(label, num_classes)),
+                photo,
+                *weight,
+            )
         )
     return pairs.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
 

@@ -325,8 +325,10 @@ class Pix2Pix(keras.Model):
     def _uses_perceptual(self) -> bool:
         return self.perceptual is not None and self.perceptual_weight > 0
 
-    def train_step(self, data: tuple[Any, tf.Tensor]) -> dict[str, tf.Tensor]:
-        inputs, photos = data
+    def train_step(self, data: tuple[Any, ...]) -> dict[str, tf.Tensor]:
+        # an optional third element weighs each pair's L1 term (a real sketch's pair less than
+        # an aligned edge map's: its photo is only loosely where the strokes are)
+        inputs, photos, *l1_weights = data
         sketches, condition = self._split(inputs)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fakes = self.generator([sketches, *condition] if condition else sketches, training=True)
@@ -335,12 +337,14 @@ class Pix2Pix(keras.Model):
 
             d_loss = 0.5 * (_bce(1.0, real_logits) + _bce(0.0, fake_logits))
             g_gan = _bce(1.0, fake_logits)
-            g_l1 = tf.reduce_mean(tf.abs(tf.cast(photos, "float32") - fakes))
+            pair_l1 = tf.reduce_mean(tf.abs(tf.cast(photos, "float32") - fakes), axis=[1, 2, 3])
+            g_l1 = tf.reduce_mean(pair_l1)  # reported unweighted, comparable across runs
+            l1_term = tf.reduce_mean(l1_weights[0] * pair_l1) if l1_weights else g_l1
             if self._uses_perceptual():
                 g_perceptual = self.perceptual(photos, fakes)
             else:
                 g_perceptual = tf.constant(0.0)
-            g_loss = g_gan + self.l1_weight * g_l1 + self.perceptual_weight * g_perceptual
+            g_loss = g_gan + self.l1_weight * l1_term + self.perceptual_weight * g_perceptual
 
             scaled_g_loss = self.g_optimizer.scale_loss(_per_replica(g_loss))
             scaled_d_loss = self.d_optimizer.scale_loss(_per_replica(d_loss))

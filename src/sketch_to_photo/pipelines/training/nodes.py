@@ -294,7 +294,12 @@ def _pair_datasets(
     if edge_mix is None:
         train_data = pair_dataset(train_shards, training=True, **options)
     else:
-        train_data = mixed_pair_dataset(train_shards, *edge_mix, **options)
+        train_data = mixed_pair_dataset(
+            train_shards,
+            *edge_mix,
+            real_l1_weight=float(training["edge_maps"]["real_l1_weight"]),
+            **options,
+        )
     validation_batch, validation_drop = _validation_batching(n_validation, batch_size, replicas)
     validation_data = (
         pair_dataset(
