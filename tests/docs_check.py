@@ -43,10 +43,19 @@ import yaml
 
 SHELL_LANGUAGES = {"bash", "sh", "shell", "console"}
 # Programs an inline code span may start with to count as a command.
-COMMAND_STARTS = ("kedro ", "python -m ", "python3 -m ", "mlflow ", "streamlit ", ".venv/bin/")
+COMMAND_STARTS = (
+    "kedro ",
+    "python -m ",
+    "python3 -m ",
+    "mlflow ",
+    "streamlit ",
+    "sketch-to-photo ",
+    ".venv/bin/",
+)
 PYTHONS = {"python", "python3", ".venv/bin/python", ".venv/bin/python3"}
 # Programs with sub-commands: the leading plain words after them name the sub-command.
-SUBCOMMAND_PROGRAMS = {"kedro", "mlflow", "streamlit", "jupyter", "pip"}
+# (sketch-to-photo: the project's own console script, whose commands are named the same way)
+SUBCOMMAND_PROGRAMS = {"kedro", "mlflow", "streamlit", "jupyter", "pip", "sketch-to-photo"}
 SEPARATORS = {"&&", "||", ";", "|", "&"}
 
 # Datasets a block may read without making them, per document, and why. Keep it short: each
