@@ -67,7 +67,7 @@ class MlflowRunLabelHooks:
             logger.warning("Could not name the MLflow run: %s", exc)
             return
         logger.info(
-            "MLflow run %r; with the MLflow UI running (README), the runs list is %s",
+            "MLflow run %r; with the MLflow UI running (docs/demo.md), the runs list is %s",
             name, runs_list_url(self._ui, run.info.experiment_id),
         )  # fmt: skip
 

@@ -137,7 +137,7 @@ def promote_if_better(
         client.set_model_version_tag(name, str(version), "champion_ineligible_reason", disqualified)
         logger.warning(
             "%s v%d is NOT eligible for champion: %s. It stays registered for inspection "
-            "(README: 'When a model is not made champion').",
+            "(docs/training.md: 'When a model is not made champion').",
             name,
             version,
             disqualified,

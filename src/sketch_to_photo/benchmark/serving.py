@@ -3,7 +3,7 @@
 Starts a real ``mlflow models serve`` on 127.0.0.1 for the served model
 (``sketch_to_photo_service``; by default a freshly registered one with random weights at the
 real-data recipe's size, or ``--serving-model`` from ``--serving-tracking-uri``), then N client
-threads post a sketch PNG (base64 JSON, as in the README's curl example) as fast as the server
+threads post a sketch PNG (base64 JSON, as in the curl example of docs/using_the_model.md) as fast as the server
 answers for a fixed time. Reports requests per second, median and 95th-percentile latency,
 errors, and the server's memory (resident set of its process tree) after warm-up, at the end
 and at most, so a leak shows as growth.

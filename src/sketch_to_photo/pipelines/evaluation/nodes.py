@@ -947,7 +947,7 @@ def register_service(
     generator_registration: dict[str, Any],
 ) -> dict[str, Any]:
     """Register the served model for the generator version just registered: generator and
-    sketch classifier in ONNX with the model card (README "Serve the model"), then point the
+    sketch classifier in ONNX with the model card (docs/using_the_model.md, "Serve the model"), then point the
     served ``champion`` at the served model of the champion generator, registering that one
     first if an earlier run was stopped before it could (so the two never disagree)."""
     generator_version = int(generator_registration["version"])
