@@ -21,6 +21,7 @@ import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 from tqdm.auto import tqdm
 
+from sketch_to_photo.datasets.sketch_folder_dataset import is_hidden
 from sketch_to_photo.inference import SketchInputError
 from sketch_to_photo.photograph import GUESSED, CategoryNeeded
 from sketch_to_photo.serving import SketchToPhotoService
@@ -77,7 +78,7 @@ def generate_photos(
         )
     model = service_model.registered_as or "unregistered"
     common = {"model": model, "generator": str(generator.version)}
-    partitions = sorted(p for p in user_sketches if not PurePosixPath(p).name.startswith("."))
+    partitions = sorted(p for p in user_sketches if not is_hidden(p))
     logger.info(
         "Turning %d files into photos with %s (%s)", len(partitions), model, generator.version
     )
