@@ -161,12 +161,18 @@ def to_uint8(images: np.ndarray | tf.Tensor) -> np.ndarray:
     return np.clip(np.rint((array + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-def preprocess_sketch(source: ImageSource, image_size: int) -> np.ndarray:
-    """Any accepted sketch input -> (image_size, image_size, 3) float32 in [-1, 1]."""
+def read_sketch(source: ImageSource) -> np.ndarray:
+    """Any accepted sketch input -> (H, W, 3) uint8 RGB on white; :class:`SketchInputError`
+    when it is not an image or has nothing drawn on it."""
     rgb = sketch_to_rgb(load_image(source))
     if is_blank(rgb):
         raise SketchInputError("the sketch is empty: draw something (dark strokes on white).")
-    return to_model_range(resize_square(rgb, image_size))
+    return rgb
+
+
+def preprocess_sketch(source: ImageSource, image_size: int) -> np.ndarray:
+    """Any accepted sketch input -> (image_size, image_size, 3) float32 in [-1, 1]."""
+    return to_model_range(resize_square(read_sketch(source), image_size))
 
 
 def prepare_pair_arrays(
