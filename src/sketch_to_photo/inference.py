@@ -228,6 +228,13 @@ def generator_inputs(
     return [sketches, np.eye(num_classes, dtype=np.float32)[indices]]
 
 
+def category_name(text: str, categories: Sequence[str]) -> str:
+    """A category name as the user wrote it -> the model's: ``teddy bear`` (as the demo and
+    the photos' captions show it) is ``teddy_bear``; anything else is returned as it is."""
+    underscored = "_".join(text.split())
+    return underscored if text not in categories and underscored in categories else text
+
+
 def _category_index(category: int | str | None, categories: Sequence[str] | None) -> int | None:
     """``category`` as an index into the model's categories: an index stays as it is, a name is
     looked up in ``categories`` (the model's category list, in label order)."""
@@ -239,6 +246,7 @@ def _category_index(category: int | str | None, categories: Sequence[str] | None
             "(the registered model's metadata 'categories'), or give its index"
         )
     names = list(categories)
+    category = category_name(category, names)
     if category not in names:
         raise ValueError(f"{category!r} is not one of this model's categories: {names}")
     return names.index(category)
@@ -255,8 +263,8 @@ def generate_photo(
 
     A class-aware generator needs ``category``: an index into the model's categories, or a
     name together with ``categories``, the model's category list in label order (the
-    registered model's metadata ``categories``). A plain generator ignores the category; a
-    name not in ``categories`` is an error for both.
+    registered model's metadata ``categories``; ``"teddy bear"`` is ``teddy_bear``). A plain
+    generator ignores the category; a name not in ``categories`` is an error for both.
     """
     if image_size is None:
         shape = generator.inputs[0].shape if getattr(generator, "inputs", None) else None

@@ -217,7 +217,6 @@ def photograph_file(
             file=sys.stderr,
         )
     generator = load_registered_model(store, version)
-    category = category_name(category, generator.categories) if category else None
     classifier = None
     if generator.class_aware and category is None:  # only a guess is needed from it
         classifiers = registered_versions(store, CLASSIFIER_NAME)
@@ -234,12 +233,6 @@ def photograph_file(
     Image.fromarray(result.photo).save(output)
     unused = category if category and not generator.class_aware else None
     return Photo(output, version, result, unused)
-
-
-def category_name(text: str, categories: list[str]) -> str:
-    """``teddy bear`` (as the demo shows it) -> ``teddy_bear``; any other text as it is."""
-    underscored = "_".join(text.split())
-    return underscored if text not in categories and underscored in categories else text
 
 
 def _model_selector(model: str, default_name: str) -> tuple[str, str]:

@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 from tqdm.auto import tqdm
 
 from sketch_to_photo.datasets.sketch_folder_dataset import is_hidden
-from sketch_to_photo.inference import SketchInputError
+from sketch_to_photo.inference import SketchInputError, category_name
 from sketch_to_photo.photograph import GUESSED, CategoryNeeded
 from sketch_to_photo.serving import SketchToPhotoService
 
@@ -69,8 +69,10 @@ def generate_photos(
     inference: dict[str, Any],
 ) -> list[Outcome]:
     """Photograph every file of the folder (hidden files aside), with a progress bar."""
-    category = inference.get("category") or None
     generator = service_model.generator
+    category = inference.get("category") or None
+    if category is not None:
+        category = category_name(category, generator.categories)  # "teddy bear" -> teddy_bear
     if category is not None and category not in generator.categories:
         raise ValueError(
             f"inference.category is {category!r}, not one of the model's categories "
