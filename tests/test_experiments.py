@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from mlflow import MlflowClient
 from PIL import Image
 
 from sketch_to_photo import experiments
+from sketch_to_photo.config import ParameterError
 from sketch_to_photo.models.callbacks import GUTTER
 from sketch_to_photo.tracking import EXPERIMENT_KIND_TAG, MODEL_TRAINING
+from tests.conftest import PROJECT_ROOT
 
 # The tiny run's generator, for one epoch: the harness reads conf/base, not the run's --params.
 TINY_TRAINING = [
@@ -104,3 +108,48 @@ def test_an_unknown_variant_is_refused_before_anything_runs(finished_run: Path, 
     with pytest.raises(SystemExit):
         experiments.main(["cosine_decay", "--project", str(finished_run)])
     assert "unknown variant(s) ['cosine_decay']" in capsys.readouterr().err
+
+
+def _training() -> dict:
+    """The training parameters of conf/base, as the harness reads them."""
+    return yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_training.yml").read_text())[
+        "training"
+    ]
+
+
+def test_set_values_are_read_like_kedro_run_params_and_reach_into_groups():
+    training = _training()
+    changed = experiments.apply_settings(
+        training, ["epochs=3", "perceptual.weight=0", "edge_maps.enabled=false", "jit_compile=auto"]
+    )
+    assert changed["epochs"] == 3 and changed["jit_compile"] == "auto"
+    assert changed["perceptual"] == {**training["perceptual"], "weight": 0}
+    assert changed["edge_maps"]["enabled"] is False
+    assert training["epochs"] != 3  # the environment's parameters are left as they were
+
+
+@pytest.mark.parametrize(
+    ("setting", "named"),
+    [
+        ("epohcs=3", "training.epohcs: unknown key; did you mean 'epochs'?"),
+        ("perceptual.wieght=0", "training.perceptual.wieght: unknown key; did you mean 'weight'?"),
+        ("epochs=ten", "training.epochs = 'ten': must be a valid integer"),
+        ("image_size=48", "training.image_size = 48: must be a power of two from 32 to 1024"),
+        ("lr_schedule=cosine", "training.lr_schedule = 'cosine': must be 'constant' or"),
+        ("epochs", "--set 'epochs': write KEY=VALUE"),
+    ],
+)
+def test_a_wrong_set_key_or_value_is_an_error_naming_it(setting, named):
+    with pytest.raises(ParameterError, match=re.escape(named)):
+        experiments.apply_settings(_training(), [setting])
+
+
+def test_a_wrong_set_stops_the_harness_before_it_reads_any_data(project, capsys):
+    # a fresh project has no shards: without the check, the error would be about those
+    with pytest.raises(SystemExit) as raised:
+        experiments.main(["base", "--env", "base", "--project", str(project), "--set", "epohcs=3"])
+    assert raised.value.code == 2
+    error = capsys.readouterr().err
+    assert "Invalid parameters (--set, over the environment's training)" in error
+    assert "training.epohcs: unknown key; did you mean 'epochs'?" in error
+    assert "no pair shards" not in error

@@ -15,6 +15,7 @@ from PIL import Image
 from sketch_to_photo import inference
 from sketch_to_photo.inference import (
     SketchInputError,
+    category_name,
     generate_photo,
     is_blank,
     load_image,
@@ -254,3 +255,13 @@ def test_a_plain_generator_ignores_a_known_category_and_refuses_an_unknown_one()
     assert np.array_equal(named, plain)
     with pytest.raises(ValueError, match="'zebra' is not one of this model's categories"):
         generate_photo(generator, sketch, category="zebra", categories=CATEGORIES)
+
+
+def test_a_category_name_may_be_written_as_the_demo_shows_it():
+    generator = class_aware_generator()
+    sketch = _encode(_drawing(80, 60), "PNG")
+    underscored = generate_photo(generator, sketch, category="teddy_bear", categories=CATEGORIES)
+    spaced = generate_photo(generator, sketch, category="teddy bear", categories=CATEGORIES)
+    assert np.array_equal(spaced, underscored)
+    assert category_name(" teddy  bear ", CATEGORIES) == "teddy_bear"
+    assert category_name("polar bear", CATEGORIES) == "polar bear"  # unknown: left to the check

@@ -95,3 +95,11 @@ def test_plain_generator_ignores_a_category():
     assert result.category is None and result.category_note is None
     with pytest.raises(ValueError, match="'zebra' is not one of this model's categories"):
         sketch_to_photo(teapot(), generator, category="zebra")
+
+
+def test_a_picked_category_may_be_written_as_the_demo_shows_it():
+    generator = LoadedModel(VERSION, class_aware_generator(), 32, list(CATEGORIES))
+    spaced = sketch_to_photo(teapot(), generator, category="teddy bear")
+    underscored = sketch_to_photo(teapot(), generator, category="teddy_bear")
+    assert (spaced.category, spaced.category_source) == ("teddy_bear", PICKED)
+    assert np.array_equal(spaced.photo, underscored.photo)

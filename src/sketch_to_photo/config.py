@@ -433,8 +433,11 @@ def _describe(group: str, model: type[Group], error: dict[str, Any]) -> str:
     return f"{path} = {value!r}: {message}"
 
 
-def validate_parameters(params: dict[str, Any]) -> dict[str, Group]:
-    """Validate every parameter group of ``params`` (the merged ``conf/`` and ``--params``).
+def validate_parameters(
+    params: dict[str, Any], source: str = "conf/ and --params"
+) -> dict[str, Group]:
+    """Validate every parameter group of ``params`` (the merged ``conf/`` and ``--params``;
+    ``source`` says where they came from, for the message).
 
     Returns the typed groups; raises :class:`ParameterError` listing every problem.
     """
@@ -466,7 +469,7 @@ def validate_parameters(params: dict[str, Any]) -> dict[str, Group]:
             problems.extend(f"{head}: {' or '.join(m)}" for head, m in described.items())
     if problems:
         raise ParameterError(
-            "Invalid parameters (conf/ and --params); nothing was run:\n"
+            f"Invalid parameters ({source}); nothing was run:\n"
             + "\n".join(f"  - {problem}" for problem in problems)
         )
     return groups

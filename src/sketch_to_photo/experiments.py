@@ -41,7 +41,9 @@ from kedro.framework.context import KedroContext
 from kedro.framework.project import configure_project
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
+from omegaconf import OmegaConf
 
+from sketch_to_photo.config import ParameterError, validate_parameters
 from sketch_to_photo.datasets import ShardLoaders
 from sketch_to_photo.pipelines.evaluation.nodes import (
     HEADLINE_PREFIX,
@@ -110,18 +112,20 @@ def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _parse_value(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
-def _set_path(target: dict[str, Any], dotted: str, value: Any) -> None:
-    *parents, last = dotted.split(".")
-    for key in parents:
-        target = target.setdefault(key, {})
-    target[last] = value
+def apply_settings(training: dict[str, Any], settings: list[str]) -> dict[str, Any]:
+    """``training`` with each ``--set KEY=VALUE`` applied (``perceptual.weight=0`` reaches into
+    the group), the values read as ``kedro run --params`` reads them (YAML: ``20``, ``0.5``,
+    ``true``, ``[a, b]``), and the result validated like ``kedro run``'s parameters
+    (:class:`sketch_to_photo.config.TrainingParams`): a misspelt key or a wrong value is a
+    :class:`ParameterError` naming it, never silently ignored."""
+    for item in settings:
+        key, equals, _ = item.partition("=")
+        if not equals or not key.strip():
+            raise ParameterError(f"--set {item!r}: write KEY=VALUE, e.g. --set epochs=20")
+    changes = OmegaConf.to_container(OmegaConf.from_dotlist([s.strip() for s in settings]))
+    merged = _merge(training, changes)
+    validate_parameters({"training": merged}, source="--set, over the environment's training")
+    return merged
 
 
 def _project_context(project: Path, env: str) -> KedroContext:
@@ -238,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("data/08_reporting/experiments.jsonl"))
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE",
-        help="training parameter for every variant, e.g. --set epochs=20",
+        help="training parameter for every variant, e.g. --set epochs=20 (checked like "
+        "kedro run --params: a wrong key or value is an error)",
     )  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
@@ -250,10 +255,12 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(project)  # the catalog's file paths are relative to the project
     context = _project_context(project, args.env)
     catalog, params = context.catalog, context.params
-    training = copy.deepcopy(params["training"])
-    for item in args.set:
-        key, _, value = item.partition("=")
-        _set_path(training, key, _parse_value(value))
+    try:
+        training = apply_settings(params["training"], args.set)
+        for name in args.variants:  # each variant's changes on top, checked before any training
+            validate_parameters({"training": _merge(training, VARIANTS[name])}, f"variant {name}")
+    except ParameterError as exc:
+        parser.error(str(exc))
     if not catalog.exists("pairs_manifest"):
         parser.error(f"no pair shards in {project}: run `kedro run --env {args.env}` there first")
     manifest = catalog.load("pairs_manifest")

@@ -9,7 +9,9 @@ from typing import Any
 import mlflow
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
-from kedro.pipeline import Node
+from kedro.framework.project import pipelines as project_pipelines
+from kedro.io import CatalogProtocol, DatasetError
+from kedro.pipeline import Node, Pipeline
 
 from sketch_to_photo.config import validate_parameters
 from sketch_to_photo.tracking import env_label, label_run, run_name, run_tags, runs_list_url
@@ -32,6 +34,99 @@ class ParameterValidationHooks:
             "Parameters valid: %d group(s) checked in %.0f ms",
             len(groups), (time.perf_counter() - started) * 1000,
         )  # fmt: skip
+
+
+class MissingUpstreamOutputError(DatasetError):
+    """A run's input that another pipeline makes does not exist yet."""
+
+
+def _datasets(names: set[str]) -> list[str]:
+    """``names`` without the parameters (``parameters``, ``params:...``), sorted."""
+    return sorted(n for n in names if n != "parameters" and not n.startswith("params:"))
+
+
+def upstream_producers(pipeline: Pipeline, registered: dict[str, Pipeline]) -> dict[str, list[str]]:
+    """Each dataset input of ``pipeline`` (parameters aside) that a registered pipeline makes,
+    with the names of those pipelines (``__default__`` aside: it only sums the others)."""
+    producers: dict[str, list[str]] = {}
+    for dataset in _datasets(pipeline.inputs()):
+        makers = [
+            name
+            for name, candidate in registered.items()
+            if name != "__default__" and dataset in candidate.all_outputs()
+        ]
+        if makers:
+            producers[dataset] = makers
+    return producers
+
+
+def missing_upstream_outputs(
+    pipeline: Pipeline, catalog: CatalogProtocol, registered: dict[str, Pipeline]
+) -> dict[str, list[str]]:
+    """The inputs of ``pipeline`` that another registered pipeline makes and that do not exist
+    in ``catalog`` yet, each with the pipelines that make it. Inputs no pipeline makes (the
+    user's sketch folder, the registered model) are left to their datasets' own messages."""
+    return {
+        dataset: makers
+        for dataset, makers in upstream_producers(pipeline, registered).items()
+        if not catalog.exists(dataset)
+    }
+
+
+def _where(catalog: CatalogProtocol, dataset: str) -> str:
+    """`` (data/06_models/generator.keras)``: the dataset's file or folder, when it has one."""
+    found = catalog.get(dataset)
+    described = found._describe() if found is not None else {}  # noqa: SLF001 - its own summary
+    place = described.get("filepath") or described.get("path")
+    return f" ({place})" if place else ""
+
+
+def missing_upstream_message(
+    missing: dict[str, list[str]], catalog: CatalogProtocol, env: str | None = None
+) -> str:
+    """What is missing, which pipeline makes each, and the command that makes them."""
+    lines = [
+        f"  - {dataset}{_where(catalog, dataset)}: made by the {' or '.join(makers)} pipeline"
+        for dataset, makers in missing.items()
+    ]
+    needed = sorted({makers[0] for makers in missing.values()})  # Kedro orders them itself
+    env_option = f" --env {env}" if env and env != "local" else ""
+    return (
+        f"{len(missing)} input(s) of this run do not exist yet; other pipelines make them:\n"
+        + "\n".join(lines)
+        + f"\nRun {'it' if len(needed) == 1 else 'them'} first: "
+        f"`kedro run --pipelines {','.join(needed)}{env_option}` (which may in turn need an "
+        f"earlier pipeline's outputs), or `kedro run{env_option}`, which runs every pipeline "
+        "of the default run in order. Nothing was run."
+    )
+
+
+class MissingUpstreamOutputHooks:
+    """Stop a run before its first node when an input that another pipeline makes does not
+    exist yet (``kedro run --pipelines evaluation`` on a fresh project), naming each dataset
+    and the pipeline that makes it, from the registered pipelines' outputs."""
+
+    @hook_impl(tryfirst=True)  # before kedro-mlflow opens an MLflow run for nothing
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: CatalogProtocol
+    ) -> None:
+        if not _datasets(pipeline.inputs()):
+            return  # the default run makes everything itself
+        missing = missing_upstream_outputs(pipeline, catalog, _all_registered_pipelines(run_params))
+        if missing:
+            raise MissingUpstreamOutputError(
+                missing_upstream_message(missing, catalog, run_params.get("env"))
+            )
+
+
+def _all_registered_pipelines(run_params: dict[str, Any]) -> dict[str, Pipeline]:
+    """Every registered pipeline: ``kedro run --pipelines x`` makes Kedro load only ``x``, so
+    the filter is lifted while reading them and put back as the run had it."""
+    project_pipelines.set_requested(None)
+    try:
+        return dict(project_pipelines.items())
+    finally:
+        project_pipelines.set_requested(run_params.get("pipeline_names") or None)
 
 
 class MlflowRunLabelHooks:

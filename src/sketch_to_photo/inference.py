@@ -161,12 +161,18 @@ def to_uint8(images: np.ndarray | tf.Tensor) -> np.ndarray:
     return np.clip(np.rint((array + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-def preprocess_sketch(source: ImageSource, image_size: int) -> np.ndarray:
-    """Any accepted sketch input -> (image_size, image_size, 3) float32 in [-1, 1]."""
+def read_sketch(source: ImageSource) -> np.ndarray:
+    """Any accepted sketch input -> (H, W, 3) uint8 RGB on white; :class:`SketchInputError`
+    when it is not an image or has nothing drawn on it."""
     rgb = sketch_to_rgb(load_image(source))
     if is_blank(rgb):
         raise SketchInputError("the sketch is empty: draw something (dark strokes on white).")
-    return to_model_range(resize_square(rgb, image_size))
+    return rgb
+
+
+def preprocess_sketch(source: ImageSource, image_size: int) -> np.ndarray:
+    """Any accepted sketch input -> (image_size, image_size, 3) float32 in [-1, 1]."""
+    return to_model_range(resize_square(read_sketch(source), image_size))
 
 
 def prepare_pair_arrays(
@@ -222,6 +228,13 @@ def generator_inputs(
     return [sketches, np.eye(num_classes, dtype=np.float32)[indices]]
 
 
+def category_name(text: str, categories: Sequence[str]) -> str:
+    """A category name as the user wrote it -> the model's: ``teddy bear`` (as the demo and
+    the photos' captions show it) is ``teddy_bear``; anything else is returned as it is."""
+    underscored = "_".join(text.split())
+    return underscored if text not in categories and underscored in categories else text
+
+
 def _category_index(category: int | str | None, categories: Sequence[str] | None) -> int | None:
     """``category`` as an index into the model's categories: an index stays as it is, a name is
     looked up in ``categories`` (the model's category list, in label order)."""
@@ -233,6 +246,7 @@ def _category_index(category: int | str | None, categories: Sequence[str] | None
             "(the registered model's metadata 'categories'), or give its index"
         )
     names = list(categories)
+    category = category_name(category, names)
     if category not in names:
         raise ValueError(f"{category!r} is not one of this model's categories: {names}")
     return names.index(category)
@@ -249,8 +263,8 @@ def generate_photo(
 
     A class-aware generator needs ``category``: an index into the model's categories, or a
     name together with ``categories``, the model's category list in label order (the
-    registered model's metadata ``categories``). A plain generator ignores the category; a
-    name not in ``categories`` is an error for both.
+    registered model's metadata ``categories``; ``"teddy bear"`` is ``teddy_bear``). A plain
+    generator ignores the category; a name not in ``categories`` is an error for both.
     """
     if image_size is None:
         shape = generator.inputs[0].shape if getattr(generator, "inputs", None) else None

@@ -16,6 +16,7 @@ import numpy as np
 
 from sketch_to_photo.inference import (
     ImageSource,
+    category_name,
     generator_inputs,
     is_class_aware,
     preprocess_sketch,
@@ -111,11 +112,14 @@ def sketch_to_photo(
 ) -> Result:
     """Generate the photo for one sketch (and guess its category when a classifier is given).
 
-    A class-aware generator draws ``category`` (one of ``generator.categories``) when given,
-    else the classifier's guess; :class:`CategoryNeeded` when there is neither. A plain
-    generator does not use ``category``, but an unknown one is still an error, for both.
+    A class-aware generator draws ``category`` (one of ``generator.categories``, or its
+    displayed form: ``teddy bear``) when given, else the classifier's guess;
+    :class:`CategoryNeeded` when there is neither. A plain generator does not use
+    ``category``, but an unknown one is still an error, for both.
     Raises :class:`SketchInputError` for input that is not a usable sketch.
     """
+    if category is not None:
+        category = category_name(category, generator.categories)
     if category is not None and generator.categories and category not in generator.categories:
         raise ValueError(
             f"{category!r} is not one of this model's categories: {generator.categories}"

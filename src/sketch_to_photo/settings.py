@@ -4,9 +4,19 @@ from pathlib import Path
 
 from kedro.utils import find_kedro_project
 
-from sketch_to_photo.hooks import MlflowRunLabelHooks, NodeTimingHooks, ParameterValidationHooks
+from sketch_to_photo.hooks import (
+    MissingUpstreamOutputHooks,
+    MlflowRunLabelHooks,
+    NodeTimingHooks,
+    ParameterValidationHooks,
+)
 
-HOOKS = (ParameterValidationHooks(), MlflowRunLabelHooks(), NodeTimingHooks())
+HOOKS = (
+    ParameterValidationHooks(),
+    MissingUpstreamOutputHooks(),
+    MlflowRunLabelHooks(),
+    NodeTimingHooks(),
+)
 
 
 def project_path() -> str:

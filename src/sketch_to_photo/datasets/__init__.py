@@ -5,6 +5,7 @@ from .atomic_dataset import AtomicDataset
 from .file_bytes_dataset import FileBytesDataset
 from .npz_shards_dataset import LazyNpz, NpzShardsDataset, ResumableShard, ShardLoaders
 from .registered_service_dataset import RegisteredServiceDataset
+from .sketch_folder_dataset import SketchFolderDataset
 from .sketchy_tree_dataset import SketchyTree, SketchyTreeDataset
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "NpzShardsDataset",
     "RegisteredServiceDataset",
     "ResumableShard",
+    "SketchFolderDataset",
     "ShardLoaders",
     "SketchyTree",
     "SketchyTreeDataset",

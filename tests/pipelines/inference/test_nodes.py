@@ -101,6 +101,8 @@ def test_a_fixed_category_is_used_for_all_and_an_unknown_one_stops_the_run(servi
     partitions = {"a.png": sketch_png}
     (outcome,) = generate_photos(partitions, service, {**PARAMS, "category": "teddy_bear"})
     assert (outcome.category, outcome.category_source) == ("teddy_bear", "picked")
+    (spaced,) = generate_photos(partitions, service, {**PARAMS, "category": "teddy bear"})
+    assert spaced.category == "teddy_bear" and np.array_equal(spaced.photo, outcome.photo)
     with pytest.raises(ValueError, match="'zebra', not one of the model's categories"):
         generate_photos(partitions, service, {**PARAMS, "category": "zebra"})
 

@@ -97,3 +97,16 @@ def test_without_a_registered_model_the_message_says_run_kedro_run_first(project
         DatasetError, match=r"sketch_to_photo_service@champion.*Run `kedro run` first"
     ):
         run_from_project(project, ["inference"], {"sketch_folder": str(folder)})
+
+
+def test_an_empty_sketch_folder_says_which_folder_and_what_to_put_there(project):
+    # the default folder: a fresh project has none yet (a checkout has it with a .gitkeep)
+    folder = project / "data" / "01_raw" / "user_sketches"
+    with pytest.raises(DatasetError, match=f"the sketch folder {folder} does not exist"):
+        run_from_project(project, ["inference"], {})
+    folder.mkdir(parents=True)
+    (folder / ".gitkeep").write_bytes(b"")
+    with pytest.raises(DatasetError) as raised:
+        run_from_project(project, ["inference"], {})
+    assert f"the sketch folder {folder} is empty" in str(raised.value)
+    assert "Put the sketches there (PNG or JPEG files" in str(raised.value)

@@ -21,7 +21,8 @@ import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 from tqdm.auto import tqdm
 
-from sketch_to_photo.inference import SketchInputError
+from sketch_to_photo.datasets.sketch_folder_dataset import is_hidden
+from sketch_to_photo.inference import SketchInputError, category_name
 from sketch_to_photo.photograph import GUESSED, CategoryNeeded
 from sketch_to_photo.serving import SketchToPhotoService
 
@@ -68,8 +69,10 @@ def generate_photos(
     inference: dict[str, Any],
 ) -> list[Outcome]:
     """Photograph every file of the folder (hidden files aside), with a progress bar."""
-    category = inference.get("category") or None
     generator = service_model.generator
+    category = inference.get("category") or None
+    if category is not None:
+        category = category_name(category, generator.categories)  # "teddy bear" -> teddy_bear
     if category is not None and category not in generator.categories:
         raise ValueError(
             f"inference.category is {category!r}, not one of the model's categories "
@@ -77,7 +80,7 @@ def generate_photos(
         )
     model = service_model.registered_as or "unregistered"
     common = {"model": model, "generator": str(generator.version)}
-    partitions = sorted(p for p in user_sketches if not PurePosixPath(p).name.startswith("."))
+    partitions = sorted(p for p in user_sketches if not is_hidden(p))
     logger.info(
         "Turning %d files into photos with %s (%s)", len(partitions), model, generator.version
     )
