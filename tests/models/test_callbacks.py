@@ -18,6 +18,7 @@ from sketch_to_photo.inference import to_uint8
 from sketch_to_photo.models.callbacks import (
     GUTTER,
     TITLE_HEIGHT,
+    GeneratorCheckpoint,
     MlflowMetricsLogger,
     ProgressLogger,
     SampleGridLogger,
@@ -176,3 +177,21 @@ def test_progress_logger_logs_the_first_and_last_epoch_and_about_ten_between(cap
         "epoch 22/25", "epoch 24/25", "epoch 25/25",
     ]  # fmt: skip
     assert "loss 0" in lines[-1] and lines[-1].endswith(" s)")
+
+
+def test_generator_checkpoint_saves_every_n_epochs(tmp_path):
+    class Wrapper(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+
+        def call(self, inputs):
+            return self.generator(inputs)
+
+    model = Wrapper()
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.zeros((4, 2), np.float32), np.zeros((4, 1), np.float32)
+    model.fit(x, y, epochs=4, verbose=0, callbacks=[GeneratorCheckpoint(tmp_path, 2)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "generator_epoch_0002.keras", "generator_epoch_0004.keras",
+    ]  # fmt: skip

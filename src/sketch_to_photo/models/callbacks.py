@@ -214,6 +214,20 @@ class SampleGridLogger(keras.callbacks.Callback):
         return path
 
 
+class GeneratorCheckpoint(keras.callbacks.Callback):
+    """Save the generator as ``.keras`` every ``every`` epochs (the seed kept one per 10)."""
+
+    def __init__(self, directory: Path, every: int) -> None:
+        super().__init__()
+        self.directory, self.every = directory, every
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self.every > 0 and (epoch + 1) % self.every == 0:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            path = self.directory / f"generator_epoch_{epoch + 1:04d}.keras"
+            self.model.generator.save(path)
+
+
 def render_grid(
     sketches_uint8: np.ndarray,
     generated_uint8: np.ndarray,
