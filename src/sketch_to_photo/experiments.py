@@ -45,14 +45,13 @@ from omegaconf import OmegaConf
 
 from sketch_to_photo.config import ParameterError, validate_parameters
 from sketch_to_photo.datasets import ShardLoaders
-from sketch_to_photo.pipelines.evaluation.nodes import (
+from sketch_to_photo.evaluation.metric_names import (
     HEADLINE_PREFIX,
     PHOTO_KID,
-    _metric_key,
-    evaluate_generator,
     headline_metrics,
-    train_faithfulness_judge,
+    metric_key,
 )
+from sketch_to_photo.pipelines.evaluation.nodes import evaluate_generator, train_faithfulness_judge
 from sketch_to_photo.pipelines.training.nodes import train_generator
 from sketch_to_photo.tracking import (
     flatten,
@@ -227,7 +226,7 @@ def _log_row(row: dict[str, Any], headline: dict[str, float], grid: Any) -> None
     }
     for category, value in row["model_faithfulness_per_category"].items():
         if value is not None:
-            metrics[f"model_faithfulness_{_metric_key(category)}"] = float(value)
+            metrics[f"model_faithfulness_{metric_key(category)}"] = float(value)
     metrics.update({HEADLINE_PREFIX + key: value for key, value in headline.items()})
     mlflow.log_metrics(metrics)
     mlflow.set_tags({f"beats_baselines.{k}": str(v) for k, v in row["beats_baselines"].items()})

@@ -1,6 +1,9 @@
-"""Naming of the pair shards: ``<split>/<category>-NNNNN`` (written by data_processing)."""
+"""Naming of the pair shards: ``<split>/<category>-NNNNN`` (written by data_processing), and
+what the shards' small arrays say: each category's label, each photo's first pair."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from sketch_to_photo.datasets import ShardLoaders
 
@@ -35,3 +38,31 @@ def split_shards(pair_shards: ShardLoaders, split: str) -> ShardLoaders:
         for name, load in sorted(pair_shards.items())
         if split_and_category(name)[0] == split
     }
+
+
+def shard_labels(pair_shards: ShardLoaders) -> dict[str, int]:
+    """Category name -> label index, read from the shards' ``labels`` arrays."""
+    labels: dict[str, int] = {}
+    for name, load in sorted(pair_shards.items()):
+        shard_labels = load()["labels"]
+        if len(shard_labels):
+            labels[split_and_category(name)[1]] = int(shard_labels[0])
+    return labels
+
+
+def first_of_each_photo(
+    photo_ids: np.ndarray, usable: np.ndarray | None = None, seen: set[str] | None = None
+) -> np.ndarray:
+    """A boolean per pair: True for the first pair of each photo (a photo has one pair per
+    sketch), among the ``usable`` pairs when given.
+
+    ``seen`` holds the photo ids met before (in earlier shards): their pairs are not first.
+    It is updated with the photos found here, so one set carries across a run of shards.
+    """
+    seen = set() if seen is None else seen
+    first = np.zeros(len(photo_ids), bool)
+    for i, photo_id in enumerate(photo_ids.tolist()):
+        if (usable is None or usable[i]) and photo_id not in seen:
+            seen.add(photo_id)
+            first[i] = True
+    return first

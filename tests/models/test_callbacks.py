@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,9 @@ from sketch_to_photo.inference import to_uint8
 from sketch_to_photo.models.callbacks import (
     GUTTER,
     TITLE_HEIGHT,
+    GeneratorCheckpoint,
     MlflowMetricsLogger,
+    ProgressLogger,
     SampleGridLogger,
     render_grid,
 )
@@ -159,3 +162,36 @@ def test_sample_grid_logger_checks_its_inputs(tmp_path: Path):
         SampleGridLogger(sketches, photos, every_n_epochs=1, output_dir=tmp_path)
     with pytest.raises(ValueError, match="every_n_epochs"):
         SampleGridLogger(sketches[:2], photos[:2], every_n_epochs=0, output_dir=tmp_path)
+
+
+def test_progress_logger_logs_the_first_and_last_epoch_and_about_ten_between(caplog):
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.zeros((4, 2), np.float32), np.zeros((4, 1), np.float32)
+    with caplog.at_level(logging.INFO, logger="sketch_to_photo.models.callbacks"):
+        model.fit(x, y, epochs=25, verbose=0, callbacks=[ProgressLogger("toy", 25)])
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("toy: ")]
+    assert [line.split(":")[1].strip() for line in lines] == [
+        "epoch 1/25", "epoch 2/25", "epoch 4/25", "epoch 6/25", "epoch 8/25", "epoch 10/25",
+        "epoch 12/25", "epoch 14/25", "epoch 16/25", "epoch 18/25", "epoch 20/25",
+        "epoch 22/25", "epoch 24/25", "epoch 25/25",
+    ]  # fmt: skip
+    assert "loss 0" in lines[-1] and lines[-1].endswith(" s)")
+
+
+def test_generator_checkpoint_saves_every_n_epochs(tmp_path):
+    class Wrapper(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+
+        def call(self, inputs):
+            return self.generator(inputs)
+
+    model = Wrapper()
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.zeros((4, 2), np.float32), np.zeros((4, 1), np.float32)
+    model.fit(x, y, epochs=4, verbose=0, callbacks=[GeneratorCheckpoint(tmp_path, 2)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "generator_epoch_0002.keras", "generator_epoch_0004.keras",
+    ]  # fmt: skip

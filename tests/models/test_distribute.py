@@ -16,8 +16,11 @@ import tensorflow as tf
 
 from sketch_to_photo.models.distribute import (
     StrategyError,
+    check_global_batch,
     make_strategy,
     read_tf_config,
+    skip_symbolic_build,
+    validation_batching,
 )
 
 MIRRORED_SCRIPT = Path(__file__).with_name("mirrored_training.py")
@@ -135,3 +138,55 @@ def test_multi_worker_trains_on_two_workers_in_step(tmp_path: Path) -> None:
     assert chief["g_l1"][-1] < chief["g_l1"][0]  # the loss falls
     assert chief["g_l1"] == pytest.approx(other["g_l1"])  # one training, reported by both
     np.testing.assert_allclose(chief["kernel"], other["kernel"], rtol=1e-5)  # same weights
+
+
+@pytest.mark.parametrize(
+    ("n_pairs", "batch", "replicas", "expected"),
+    [
+        (39, 16, 1, (16, False)),  # one device: as configured, partial last batch allowed
+        (40, 16, 2, (16, False)),  # 16, 16, 8: every replica gets pairs
+        (33, 16, 2, (14, False)),  # 16 would leave 1 pair for 2 replicas; 14 leaves 5
+        (9, 8, 2, (6, False)),  # a first batch of 7 would split 4 + 3
+        (3, 8, 2, (2, True)),  # nothing splits 3 pairs evenly: drop one
+        (5, 8, 4, (4, True)),
+    ],
+)
+def test_validation_batching_splits_evenly_over_replicas(n_pairs, batch, replicas, expected):
+    size, drop = validation_batching(n_pairs, batch, replicas)
+    assert (size, drop) == expected
+    if replicas > 1:
+        assert size % replicas == 0
+        remainder = 0 if drop else n_pairs % size
+        assert remainder == 0 or remainder >= replicas
+
+
+def test_fit_still_calls_the_private_build_step_that_multi_worker_training_skips():
+    """``skip_symbolic_build`` replaces Keras' private ``_maybe_symbolic_build``: if a Keras
+    upgrade renames it or ``fit`` stops calling it, the patch would silently do nothing."""
+    import keras  # noqa: PLC0415
+    import numpy as np  # noqa: PLC0415
+
+    def small_model() -> keras.Model:
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse")
+        return model
+
+    x, y = np.zeros((4, 2), np.float32), np.zeros((4, 1), np.float32)
+    model, calls = small_model(), []
+    original = model._maybe_symbolic_build
+    model._maybe_symbolic_build = lambda *a, **k: (calls.append(1), original(*a, **k))[1]
+    model.fit(x, y, epochs=1, verbose=0)
+    assert calls, "keras.Model.fit no longer calls _maybe_symbolic_build: revisit the patch"
+
+    skipped = small_model()
+    skip_symbolic_build(skipped)
+    skipped.fit(x, y, epochs=1, verbose=0)  # the model is built already: training still works
+    assert skipped.built
+
+
+def test_the_global_batch_must_split_evenly_and_fill_a_batch():
+    check_global_batch(8, 2, 20)
+    with pytest.raises(ValueError, match=r"make it a multiple of 3"):
+        check_global_batch(8, 3, 20)
+    with pytest.raises(ValueError, match=r"6 training pairs make no full batch of 8"):
+        check_global_batch(8, 2, 6)

@@ -1,4 +1,5 @@
-"""Keras callbacks that record training in the active MLflow run: metrics and sample grids.
+"""Keras callbacks that record training in the active MLflow run: metrics and sample grids
+(and one that logs a fit's progress).
 
 Both only log when an MLflow run is active (``mlflow.log_*`` would otherwise start a new run
 of its own), so the same training code runs inside ``kedro run`` with kedro-mlflow and in a
@@ -58,6 +59,30 @@ class MlflowMetricsLogger(keras.callbacks.Callback):
             mlflow.log_metrics(metrics, step=epoch)
         except Exception as exc:  # keep training: the warning says what was lost
             logger.warning("Could not log epoch %d metrics to MLflow: %s", epoch, exc)
+
+
+class ProgressLogger(keras.callbacks.Callback):
+    """Log a line with the epoch's metrics on the first and last epoch and about every tenth
+    of the run in between, so a fit with ``verbose=0`` still shows in the log that it works."""
+
+    def __init__(self, label: str, epochs: int, lines: int = 10) -> None:
+        super().__init__()
+        self.label, self.epochs, self.every = label, epochs, max(1, epochs // max(lines, 1))
+        self._started = time.perf_counter()
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        done = epoch + 1
+        if done not in (1, self.epochs) and done % self.every:
+            return
+        values = ((key, _as_float(value)) for key, value in sorted((logs or {}).items()))
+        shown = ", ".join(f"{key} {value:.4g}" for key, value in values if value is not None)
+        logger.info(
+            "%s: epoch %d/%d%s (%.1f s)", self.label, done, self.epochs,
+            f": {shown}" if shown else "", time.perf_counter() - self._started,
+        )  # fmt: skip
 
 
 class LinearLearningRateDecay(keras.callbacks.Callback):
@@ -187,6 +212,20 @@ class SampleGridLogger(keras.callbacks.Callback):
             except Exception as exc:  # the grid stays on disk: keep training
                 logger.warning("Could not log %s to MLflow: %s", path, exc)
         return path
+
+
+class GeneratorCheckpoint(keras.callbacks.Callback):
+    """Save the generator as ``.keras`` every ``every`` epochs (the seed kept one per 10)."""
+
+    def __init__(self, directory: Path, every: int) -> None:
+        super().__init__()
+        self.directory, self.every = directory, every
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self.every > 0 and (epoch + 1) % self.every == 0:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            path = self.directory / f"generator_epoch_{epoch + 1:04d}.keras"
+            self.model.generator.save(path)
 
 
 def render_grid(

@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from sketch_to_photo.datasets import LazyNpz, ShardLoaders
 from sketch_to_photo.inference import prepare_images, prepare_pair_arrays
+from sketch_to_photo.pairs import first_of_each_photo
 
 JITTER_RATIO = 286 / 256  # pix2pix: upscale 256 -> 286, then random-crop back to 256
 CHUNK_PAIRS = 32  # pairs converted to float32 at once inside a shard
@@ -305,11 +306,8 @@ def unique_photos(
     for load in shards.values():
         shard = load()
         shard_ids = shard["photo_ids"]
-        first = [
-            i for i, photo_id in enumerate(shard_ids.tolist())
-            if not (photo_id in seen or seen.add(photo_id))
-        ]  # fmt: skip
-        if not first:
+        first = np.flatnonzero(first_of_each_photo(shard_ids, seen=seen))
+        if not len(first):
             continue
         photos.append(prepare_images(shard["photos"][first], image_size))
         labels.append(shard["labels"][first].astype(np.int64))

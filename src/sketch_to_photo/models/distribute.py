@@ -12,6 +12,9 @@ are those of the global batch.
   replicas share the same cores).
 - ``multi_worker``: ``MultiWorkerMirroredStrategy`` configured by the ``TF_CONFIG``
   environment variable (see docs/scaling.md).
+
+Batches split over the replicas (:func:`check_global_batch`, :func:`validation_batching`), and
+the private Keras patch multi-worker training needs (:func:`skip_symbolic_build`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import json
 import os
 from dataclasses import dataclass
 
+import keras
 import tensorflow as tf
 
 STRATEGIES = ("auto", "mirrored", "multi_worker")
@@ -157,3 +161,41 @@ def _multi_worker() -> TrainingStrategy:
     return TrainingStrategy(
         strategy, "multi_worker", type(strategy).__name__, devices, index, len(workers)
     )
+
+
+def validation_batching(n_pairs: int, batch_size: int, replicas: int) -> tuple[int, bool]:
+    """Batch size and ``drop_remainder`` for validation split evenly over ``replicas``.
+
+    Keras needs the first batch to split into equal parts, and a last batch smaller than the
+    replica count would leave a replica empty (a mean over nothing is NaN). Prefer a multiple of
+    ``replicas`` that keeps every pair; otherwise drop the few left over.
+    """
+    if replicas <= 1:
+        return batch_size, False
+    largest = min(batch_size, n_pairs) // replicas * replicas
+    for candidate in range(largest, 0, -replicas):
+        remainder = n_pairs % candidate
+        if remainder == 0 or remainder >= replicas:
+            return candidate, False
+    return max(largest, replicas), True
+
+
+def check_global_batch(batch_size: int, replicas: int, n_train: int) -> None:
+    if batch_size % replicas:
+        raise ValueError(
+            f"training.batch_size ({batch_size}) is the global batch, split evenly over "
+            f"{replicas} replicas: make it a multiple of {replicas}"
+        )
+    if replicas > 1 and n_train < batch_size:
+        raise ValueError(
+            f"{n_train} training pairs make no full batch of {batch_size}; with {replicas} "
+            "replicas partial batches are dropped, so lower training.batch_size"
+        )
+
+
+def skip_symbolic_build(model: keras.Model) -> None:
+    """Keras 3 averages a first batch with ``strategy.reduce`` to build a model symbolically,
+    which fails on PerReplica values under MultiWorkerMirroredStrategy (keras-team/keras#20585);
+    Pix2Pix is built and compiled already, so there is nothing to build. Private Keras API:
+    ``tests/models/test_distribute.py`` fails if ``fit`` stops calling it."""
+    model._maybe_symbolic_build = lambda *args, **kwargs: None

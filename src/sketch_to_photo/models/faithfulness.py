@@ -51,8 +51,10 @@ def train_judge(
     num_classes: int,
     settings: JudgeSettings,
     weights: VggWeights | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> keras.Model:
-    """Fit the judge on real photos ``(N, S, S, 3)`` in [-1, 1] with integer ``labels``."""
+    """Fit the judge on real photos ``(N, S, S, 3)`` in [-1, 1] with integer ``labels``;
+    ``callbacks`` (e.g. a progress logger) go to ``fit``."""
     if len(photos) != len(labels):
         raise ValueError(f"{len(photos)} photos but {len(labels)} labels")
     present = np.unique(labels)
@@ -78,6 +80,7 @@ def train_judge(
         epochs=settings.epochs,
         shuffle=True,
         class_weight=class_weight,
+        callbacks=list(callbacks),
         verbose=0,
     )
     logger.info(

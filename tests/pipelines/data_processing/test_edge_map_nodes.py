@@ -8,10 +8,10 @@ import pytest
 
 from sketch_to_photo.pairs import split_and_category
 from sketch_to_photo.pipelines.data_processing.edge_map_nodes import (
-    EDGE_SUFFIX,
     build_edge_map_shards,
     plot_edge_map_grid,
 )
+from sketch_to_photo.processing.edge_maps import EDGE_SUFFIX
 from tests.pipelines.data_processing.test_nodes import _run_to_shards
 
 EDGE_MAPS = {

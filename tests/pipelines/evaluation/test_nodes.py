@@ -1,10 +1,9 @@
-"""Evaluation nodes: the report logic, and the faithfulness judge, class-aware evaluation and
-the champion rule on small real shards from the project's synthetic generator (the full run is
-in test_training_run)."""
+"""Evaluation nodes on small real shards from the project's synthetic generator: the
+faithfulness judge, class-aware evaluation, registration and the champion rule against the
+registry (the full run is in test_training_run; the report logic on hand-made numbers is in
+tests/evaluation)."""
 
 from __future__ import annotations
-
-from collections import defaultdict
 
 import keras
 import mlflow
@@ -12,180 +11,20 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from sketch_to_photo import generator_registration
 from sketch_to_photo.datasets import NpzShardsDataset
+from sketch_to_photo.evaluation.baselines import GUESSED, mean_training_photo
 from sketch_to_photo.models.classifier import build_small_classifier
 from sketch_to_photo.models.data import unique_photos
 from sketch_to_photo.models.faithfulness import judge_predictions
-from sketch_to_photo.pairs import split_shards
-from sketch_to_photo.pipelines.evaluation import nodes
+from sketch_to_photo.pairs import shard_labels, split_shards
 from sketch_to_photo.pipelines.evaluation.nodes import (
-    _inception_features_model,
-    _mean_training_photo,
-    _mlflow_metrics,
-    _report,
-    champion_disqualification,
     evaluate_generator,
-    headline_metrics,
     register_generator,
     train_faithfulness_judge,
 )
 from sketch_to_photo.registry import CHAMPION
 from tests.conftest import DATA_PIPELINES, SMALL_RUN, make_project, mlflow_store, run_from_project
-
-# ---- report logic on hand-made numbers --------------------------------------------------
-
-
-# stroke recall, chamfer, fill of each system (the sketch copy is perfect on the first two)
-SHAPE = {
-    "untrained": (0.3, 6.0, 0.9), "mean_photo": (0.2, 8.0, 0.5),
-    "sketch_copy": (1.0, 0.5, 0.3), "blurred_photos": (0.4, 4.0, 0.6),
-}  # fmt: skip
-
-
-def _collected(
-    model_l1: float, model_faithfulness: float = 0.75, model_recall: float = 0.8
-) -> dict:
-    collected = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
-    for category in ("car_(sedan)", "teapot"):
-        for system, l1, ssim, faithful in (
-            ("model", model_l1, 0.6, model_faithfulness),
-            ("untrained", 0.4, 0.4, 0.5),
-            ("mean_photo", 0.15, 0.35, 0.5),
-            ("sketch_copy", 0.3, 0.2, 0.5),
-            ("blurred_photos", 0.05, 0.8, 1.0),
-        ):
-            values = collected[category][system]
-            values["l1"] += [l1, l1]
-            values["ssim"] += [ssim, ssim]
-            values["psnr"] += [14.0 if system == "model" else 10.0] * 2
-            values["perceptual"] += [0.9 if system == "model" else 1.5] * 2
-            values["faithfulness"] += [faithful, faithful]
-            recall, chamfer, fill = SHAPE.get(system, (model_recall, 2.0, 0.7))
-            values["stroke_recall"] += [recall, float("nan")]  # a sketch without strokes: NaN
-            values["chamfer"] += [chamfer, chamfer]
-            values["fill"] += [fill, fill]
-        real = collected[category][nodes.REAL]
-        real["faithfulness"] += [1.0, 1.0]
-        real["stroke_recall"] += [0.6, 0.7]
-        real["chamfer"] += [3.0, 3.0]
-        real["fill"] += [0.6, 0.6]
-    return collected
-
-
-def _with_photo_kid(report: dict, model_kid: float) -> dict:
-    """The set-level photo KID, as _photo_likeness adds it."""
-    for system, kid in (("model", model_kid), ("untrained", 9.0), ("mean_photo", 20.0),
-                        ("sketch_copy", 30.0), ("blurred_photos", 8.0)):  # fmt: skip
-        report["overall"][system][nodes.PHOTO_KID] = kid
-    report["beats_baselines"] = nodes._beats_baselines(report)
-    return report
-
-
-def test_report_says_whether_the_model_beats_both_baselines():
-    report = _report(_collected(0.09))
-    assert report["test_pairs"] == 4 and report["per_category"]["teapot"]["pairs"] == 2
-    assert report["overall"]["model"]["l1"] == pytest.approx(0.09)
-    assert set(report["overall"]) == {
-        "model", "untrained", "mean_photo", "sketch_copy", "blurred_photos",
-    }  # fmt: skip
-    real = report["real_photos"]
-    assert (real["faithfulness"], real["per_category"]) == (
-        1.0,
-        {"car_(sedan)": 1.0, "teapot": 1.0},
-    )
-    assert real["stroke_recall"] == pytest.approx(0.65) and real["fill"] == pytest.approx(0.6)
-    assert report["overall"]["model"]["stroke_recall"] == pytest.approx(0.8)  # NaN skipped
-    assert report["beats_baselines"] == {
-        "l1": True, "ssim": True, "psnr": True, "perceptual": True, "faithfulness": True,
-        "stroke_recall": True, "chamfer": True, "fill": True,
-    }  # fmt: skip
-    # the sketch copy is not a bar on stroke recall (perfect by construction), but is on fill
-    assert _report(_collected(0.09, model_recall=0.25))["beats_baselines"]["stroke_recall"] is False
-    assert _report(_collected(0.2))["beats_baselines"]["l1"] is False  # worse than the mean photo
-    assert _report(_collected(0.09, 0.5))["beats_baselines"]["faithfulness"] is False  # a tie
-
-
-def test_mlflow_metric_names_are_valid():
-    report = {**_report(_collected(0.09)), "fid": None}
-    names = set(_mlflow_metrics(report))
-    assert {
-        "test_l1", "baseline_mean_photo_l1", "test_car_sedan_l1", "test_teapot_ssim",
-        "test_faithfulness", "test_faithfulness_real_photos", "baseline_untrained_faithfulness",
-        "baseline_mean_photo_faithfulness", "test_car_sedan_faithfulness",
-        "test_teapot_faithfulness_real_photos", "test_stroke_recall", "test_chamfer", "test_fill",
-        "baseline_sketch_copy_stroke_recall", "baseline_blurred_photos_fill",
-        "test_stroke_recall_real_photos", "test_teapot_stroke_recall",
-    } <= names  # fmt: skip
-    assert all("(" not in name for name in names)
-
-
-def test_headline_metrics_sit_beside_what_they_are_read_against():
-    report = _report(_collected(0.09))
-    headline = headline_metrics(report)
-    overall = report["overall"]
-    close = {"abs": 5e-5}  # rounded to four decimals, to read in a column
-    assert headline["faithfulness"] == pytest.approx(overall["model"]["faithfulness"], **close)
-    assert headline["faithfulness_mean_photo"] == pytest.approx(
-        overall["mean_photo"]["faithfulness"], **close
-    )
-    assert headline["faithfulness_real_photos"] == pytest.approx(
-        report["real_photos"]["faithfulness"], **close
-    )
-    assert headline["l1_mean_photo"] == pytest.approx(overall["mean_photo"]["l1"], **close)
-    assert headline["fill_sketch_copy"] == pytest.approx(overall["sketch_copy"]["fill"], **close)
-    # sorted by name, each model value comes first with its comparisons after it
-    names = sorted(headline)
-    for metric in ("faithfulness", "stroke_recall", "chamfer", "fill", "l1", "ssim"):
-        group = [n for n in names if n == metric or n.startswith(f"{metric}_")]
-        assert group[0] == metric and len(group) >= 2, group
-    logged = _mlflow_metrics({**report, "fid": None})
-    assert {f"headline/{n}" for n in headline} <= set(logged)
-    assert logged["headline/l1"]["value"] == pytest.approx(logged["test_l1"]["value"], **close)
-
-
-def test_a_model_must_beat_the_mean_photo_on_faithfulness_and_the_champion_metric():
-    assert champion_disqualification(_report(_collected(0.09)), "test_l1") is None
-    reason = champion_disqualification(_report(_collected(0.2, 0.5)), "test_l1")
-    assert reason.startswith("test_faithfulness 0.5000 does not beat the mean photo's 0.5000")
-    assert "test_l1 0.2000 does not beat the mean photo's 0.1500 (lower is better)" in reason
-    only_l1 = champion_disqualification(_report(_collected(0.2)), "test_faithfulness")
-    assert only_l1 is None  # faithfulness is the champion metric: L1 is not gated then
-
-
-def test_a_blob_or_a_line_drawing_is_never_champion():
-    good = _with_photo_kid(_report(_collected(0.09)), model_kid=5.0)
-    assert champion_disqualification(good, "test_faithfulness") is None
-    blob = champion_disqualification(
-        _with_photo_kid(_report(_collected(0.09, model_recall=0.25)), 5.0), "test_faithfulness"
-    )
-    assert blob == (
-        "test_stroke_recall 0.2500 does not beat the untrained's 0.3000 (higher is better)"
-    )
-    lines = champion_disqualification(
-        _with_photo_kid(_report(_collected(0.09)), model_kid=35.0), "test_faithfulness"
-    )
-    assert "test_photo_kid 35.0000 does not beat the sketch copy's 30.0000 (lower is better)" in (
-        lines
-    )
-    assert "mean photo's 20.0000" in lines and "untrained's 9.0000" in lines
-    # evaluation.champion_shape_metrics picks the bars; [] turns them off
-    blob_report = _with_photo_kid(_report(_collected(0.09, model_recall=0.25)), 35.0)
-    assert champion_disqualification(blob_report, "test_faithfulness", []) is None
-    only_kid = champion_disqualification(blob_report, "test_faithfulness", ["photo_kid"])
-    assert "photo_kid" in only_kid and "stroke_recall" not in only_kid
-
-
-def test_fid_is_skipped_with_a_reason(tmp_path, monkeypatch):
-    assert _inception_features_model("none") == (None, "disabled (evaluation.fid_weights: none)")
-    model, reason = _inception_features_model(str(tmp_path / "missing.h5"))
-    assert model is None and "not found" in reason
-    (tmp_path / "keras").mkdir()  # Keras falls back to /tmp/.keras when KERAS_HOME is not writable
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.setattr(nodes, "INCEPTION_NOTOP_URL", "http://127.0.0.1:9/inception.h5")
-    monkeypatch.setattr(nodes, "CONNECT_TIMEOUT_S", 2.0)
-    model, reason = _inception_features_model("auto")
-    assert model is None and "cannot be downloaded" in reason and str(tmp_path / "keras") in reason
-
 
 # ---- on real shards of the synthetic data -----------------------------------------------
 
@@ -265,14 +104,14 @@ def test_judge_recognises_real_photos_and_scores_the_mean_photo_at_one_class_rat
     # 5 train photos per category, unseen test photos of other colours: well above chance.
     photos, labels, _ = unique_photos(split_shards(shards, "test"), image_size=SIZE)
     assert np.mean(judge_predictions(model, photos) == labels) >= 0.5  # chance is 0.25
-    mean_photo = _mean_training_photo(split_shards(shards, "train"), SIZE)
+    mean_photo = mean_training_photo(split_shards(shards, "train"), SIZE)
     (called,) = judge_predictions(model, mean_photo[None])
     # The mean photo is one image: right for exactly the pairs of the class it is called.
     report, _, _ = evaluate_generator(
         _constant_generator(mean_photo), shards, model, summary, build_small_classifier(4, 32), EVALUATION
     )  # fmt: skip
     pairs = {c: v["pairs"] for c, v in report["per_category"].items()}
-    called_name = next(c for c, i in nodes._shard_labels(shards).items() if i == called)
+    called_name = next(c for c, i in shard_labels(shards).items() if i == called)
     majority_rate = max(pairs.values()) / sum(pairs.values())
     assert report["faithfulness_table"]["mean_photo"] == pytest.approx(
         pairs[called_name] / sum(pairs.values())
@@ -322,7 +161,7 @@ def test_class_aware_generator_gets_true_and_guessed_category_scores(shards, jud
     assert report["faithfulness"] == report["faithfulness_table"]["generated"]
     assert 0 <= report["sketch_classifier_test_accuracy"] <= 1
     assert {"test_faithfulness", "test_faithfulness_guessed_category"} <= set(metrics)
-    assert set(report["overall"]) >= {"model", nodes.GUESSED, "untrained", "mean_photo"}
+    assert set(report["overall"]) >= {"model", GUESSED, "untrained", "mean_photo"}
     per_category = report["faithfulness_table"]["per_category"]["teapot"]
     assert "generated_guessed_category" in per_category
 
@@ -330,7 +169,7 @@ def test_class_aware_generator_gets_true_and_guessed_category_scores(shards, jud
 def test_a_generator_no_better_than_the_mean_photo_is_registered_but_never_champion(
     shards, judge, tracking
 ):
-    mean_photo = _mean_training_photo(split_shards(shards, "train"), SIZE)
+    mean_photo = mean_training_photo(split_shards(shards, "train"), SIZE)
     generator = _constant_generator(mean_photo)
     report, metrics, _ = evaluate_generator(
         generator, shards, *judge, build_small_classifier(4, 32), EVALUATION
@@ -346,11 +185,11 @@ def test_a_generator_no_better_than_the_mean_photo_is_registered_but_never_champ
     assert registration["ineligible_reason"].startswith("test_faithfulness ")
     assert "does not beat the mean photo's" in registration["ineligible_reason"]
     version = str(registration["version"])
-    tags = tracking.get_model_version(nodes.REGISTERED_GENERATOR, version).tags
+    tags = tracking.get_model_version(generator_registration.REGISTERED_GENERATOR, version).tags
     assert tags["champion_eligible"] == "False"
     assert tags["champion_ineligible_reason"] == registration["ineligible_reason"]
     with pytest.raises(mlflow.exceptions.MlflowException):
-        tracking.get_model_version_by_alias(nodes.REGISTERED_GENERATOR, CHAMPION)
+        tracking.get_model_version_by_alias(generator_registration.REGISTERED_GENERATOR, CHAMPION)
     info = mlflow.models.get_model_info(registration["model_uri"])
     assert info.metadata["class_aware"] is False and info.metadata["image_size"] == SIZE
     assert info.metadata["training"] == {"data_source": "synthetic", **history}
@@ -366,7 +205,7 @@ def test_a_generator_no_better_than_the_mean_photo_is_registered_but_never_champ
         in (registration["ineligible_reason"])
     )  # a constant photo has no edges: it follows no stroke
     # the model card is the version's description, its key metrics its tags
-    registered = tracking.get_model_version(nodes.REGISTERED_GENERATOR, version)
+    registered = tracking.get_model_version(generator_registration.REGISTERED_GENERATOR, version)
     assert registered.description.startswith(f"Generator v{version}, ")
     assert "| **Pairs** | training 70, validation 14, test " in registered.description
     assert float(tags["faithfulness"]) == pytest.approx(report["faithfulness"], rel=1e-3)
@@ -392,7 +231,7 @@ def _hand_report(faithfulness: float, l1: float) -> dict:
 
 
 def test_a_tie_on_faithfulness_is_decided_by_l1(tracking, monkeypatch):
-    monkeypatch.setattr(nodes, "REGISTERED_GENERATOR", "tie_break")
+    monkeypatch.setattr(generator_registration, "REGISTERED_GENERATOR", "tie_break")
     generator = keras.Sequential([keras.Input((SIZE, SIZE, 3)), keras.layers.Conv2D(3, 1)])
     history = {"epochs": 1, "train_pairs": 8, "validation_pairs": 2}
     decisions = []
@@ -416,11 +255,3 @@ def test_a_tie_on_faithfulness_is_decided_by_l1(tracking, monkeypatch):
     assert decisions[1]["metric"] == "test_l1" and decisions[2]["metric"] == "test_l1"
     assert "tie_break" not in decisions[3] and decisions[3]["metric"] == "test_faithfulness"
     assert int(tracking.get_model_version_by_alias("tie_break", CHAMPION).version) == 5
-
-
-def test_the_result_grid_shows_one_sketch_per_photo_up_to_the_quota():
-    rows = [{"category": "ant", "photo_id": "a"}, {"category": "teapot", "photo_id": "b"}]
-    ids = ["a", "a", "c", "c", "d", "e", "f"]
-    assert nodes._grid_picks(rows, "ant", ids, quota=4) == [2, 4, 5]  # a is shown: c, d, e
-    assert nodes._grid_picks(rows, "teapot", ids, quota=2) == [0]  # b shown, one more
-    assert nodes._grid_picks(rows, "ant", ids, quota=1) == []

@@ -289,7 +289,7 @@ def evaluate_sketch_classifier(
     metrics = {
         "classifier_test_accuracy": {"value": accuracy, "step": 0},
         "classifier_majority_class_accuracy": {"value": majority, "step": 0},
-        # beside the generator's headline metrics (evaluation.nodes.HEADLINE)
+        # beside the generator's headline metrics (evaluation.metric_names.HEADLINE)
         "headline/classifier_accuracy": {"value": round(accuracy, 4), "step": 0},
         "headline/classifier_accuracy_majority_class": {"value": round(majority, 4), "step": 0},
     }

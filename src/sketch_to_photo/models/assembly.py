@@ -1,0 +1,94 @@
+"""Assembling the compiled pix2pix model from the ``training`` parameters: both networks, the
+VGG16 perceptual loss, the optimizers, the dtype policy and XLA, inside a strategy's scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import mlflow
+import tensorflow as tf
+
+from sketch_to_photo.models.perceptual import (
+    PerceptualLoss,
+    build_vgg16_features,
+    resolve_vgg_weights,
+)
+from sketch_to_photo.models.pix2pix import Pix2Pix, build_discriminator, build_generator
+from sketch_to_photo.models.precision import has_gpu, set_precision_policy, wrap_optimizer
+
+JIT_CHOICES = ("auto", True, False)
+
+
+def resolve_jit_compile(option: Any) -> bool:
+    """``training.jit_compile``: ``auto`` is XLA on a GPU and off on a CPU (slower here)."""
+    if option not in JIT_CHOICES:  # YAML gives booleans for true/false
+        raise ValueError(f"training.jit_compile must be auto, true or false, got {option!r}")
+    return has_gpu() if option == "auto" else bool(option)
+
+
+def build_pix2pix(
+    training: dict[str, Any],
+    strategy: tf.distribute.Strategy | None = None,
+    num_classes: int = 0,
+) -> tuple[Pix2Pix, dict[str, Any]]:
+    """The compiled model from the ``training`` parameters, and how it was set up.
+
+    ``num_classes > 0`` builds the class-aware networks (the category is an input of both).
+
+    The second value holds ``vgg_weights`` (where VGG's weights came from), ``precision``
+    (the dtype policy applied) and ``jit_compile``. Everything with variables (both networks,
+    VGG, the optimizers) is created inside ``strategy.scope()``. The global dtype policy is
+    restored afterwards: layers keep the policy they were built with, and later nodes in the
+    same process should not inherit it.
+    """
+    size, width = int(training["image_size"]), int(training["base_filters"])
+    perceptual_options = training["perceptual"]
+    jit_compile = resolve_jit_compile(training.get("jit_compile", "auto"))
+    previous_policy = keras.mixed_precision.global_policy().name
+    policy = set_precision_policy(str(training["precision"]))
+    try:
+        with (strategy or tf.distribute.get_strategy()).scope():
+            perceptual = None
+            weights_source = "unused"
+            if float(perceptual_options["weight"]) > 0:
+                weights = resolve_vgg_weights(str(perceptual_options["vgg_weights"]))
+                weights_source = weights.source
+                if mlflow.active_run() is not None:
+                    mlflow.set_tags(
+                        {"vgg_weights": weights.source, "vgg_weights_note": weights.note}
+                    )
+                features = build_vgg16_features(weights, perceptual_options["layers"], size)
+                perceptual = PerceptualLoss(features)
+            normalization = training["normalization"]
+            model = Pix2Pix(
+                build_generator(
+                    size,
+                    width,
+                    dropout=float(training["dropout"]),
+                    normalization=normalization,
+                    num_classes=num_classes,
+                ),
+                build_discriminator(
+                    size,
+                    width,
+                    normalization=normalization,
+                    num_classes=num_classes,
+                    spectral_norm=bool(training["spectral_norm"]),
+                ),
+                perceptual,
+            )
+            adam = {
+                "learning_rate": float(training["learning_rate"]),
+                "beta_1": float(training["beta_1"]),
+            }
+            model.compile(
+                g_optimizer=wrap_optimizer(keras.optimizers.Adam(**adam), policy),
+                d_optimizer=wrap_optimizer(keras.optimizers.Adam(**adam), policy),
+                l1_weight=float(training["l1_weight"]),
+                perceptual_weight=float(perceptual_options["weight"]),
+                jit_compile=jit_compile,
+            )
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+    return model, {"vgg_weights": weights_source, "precision": policy, "jit_compile": jit_compile}
