@@ -47,7 +47,9 @@ def _edge_map_shard(
     """
     fallback = np.asarray(pairs["segmentation_fallback"], bool)
     chosen = np.flatnonzero(first_of_each_photo(pairs["photo_ids"], ~fallback))
-    rows = np.tile(chosen, 1 + int(loose["loose_variants"]))  # exact maps first: the grid shows those
+    rows = np.tile(
+        chosen, 1 + int(loose["loose_variants"])
+    )  # exact maps first: the grid shows those
     photos, masks, photo_ids = pairs["photos"], pairs["masks"], pairs["photo_ids"]
     size = photos.shape[1]
     sketches = np.empty((len(rows), size, size, 3), np.uint8)
