@@ -71,6 +71,17 @@ READ_WITHOUT_MAKING: dict[tuple[str, str], str] = {
         "the generator that the blocks of step 2 trained on both machines"
         for name in ("generator", "training_history")
     },
+    **{
+        ("docs/command_line.md", name): "shows the message a run on a fresh project stops with "
+        "when an earlier pipeline's output is missing: the run is meant to fail"
+        for name in (
+            "generator",
+            "pair_shards",
+            "pairs_manifest",
+            "sketch_classifier",
+            "training_history",
+        )
+    },
 }
 # Datasets no pipeline saves, which are there only once another dataset was saved: the served
 # model is loaded from the MLflow registry, where the run that saved its registration put it.
