@@ -14,7 +14,9 @@ from PIL import Image
 
 from sketch_to_photo import experiments
 from sketch_to_photo.config import ParameterError
-from sketch_to_photo.models.callbacks import GUTTER
+from sketch_to_photo.datasets import NpzShardsDataset
+from sketch_to_photo.evaluation.grid import GRID_CELL
+from sketch_to_photo.models.callbacks import CAPTION_LINE, GUTTER, TITLE_HEIGHT
 from sketch_to_photo.tracking import EXPERIMENT_KIND_TAG, MODEL_TRAINING
 from tests.conftest import PROJECT_ROOT
 
@@ -61,8 +63,27 @@ def test_a_variant_is_trained_and_judged_by_the_pipelines_judge(finished_run: Pa
             expected = pipeline["overall"][system][metric]
             assert row[f"{system}_{metric}"] == pytest.approx(expected, abs=1e-3)
     assert row["sketch_copy_stroke_recall"] > row["mean_photo_stroke_recall"]
+    # Trained on the run's own pairs: the counts the training node logged for the pipeline.
+    history = json.loads((finished_run / "data/06_models/training_history.json").read_text())
+    assert (row["train_pairs"], row["edge_map_pairs"]) == (
+        history["train_pairs"], history["edge_map_pairs"],
+    )  # fmt: skip
+    assert row["edge_map_pairs"] > 0 and other["train_pairs"] == row["train_pairs"]
+    # The grid: 12 test sketches over the 4 categories, 3 each, one per photo (fewer where a
+    # category has fewer test photos), rows of cells enlarged to GRID_CELL pixels.
+    shards = NpzShardsDataset(path=str(finished_run / "data/05_model_input/pairs")).load()
+    photos: dict[str, set[str]] = {}
+    for name, load in shards.items():
+        if name.replace("\\", "/").startswith("test/"):
+            shard = load()
+            for category, photo_id in zip(shard["categories"], shard["photo_ids"], strict=True):
+                photos.setdefault(str(category), set()).add(str(photo_id))
+    assert len(photos) == 4
+    rows = sum(min(3, len(ids)) for ids in photos.values())
     grid = Image.open(out.with_name("experiments_linear_decay.png"))
-    assert grid.height > 3 * 4 * (32 + GUTTER)  # 3 sketches of each of the 4 categories
+    title_lines, cell = 3, GRID_CELL  # 32 px images shown 4x
+    top = title_lines * CAPTION_LINE + GUTTER + TITLE_HEIGHT + GUTTER
+    assert (grid.height - top) == rows * (cell + GUTTER)
 
     _check_mlflow_runs(finished_run, [row, other])
 

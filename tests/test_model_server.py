@@ -29,9 +29,10 @@ import pytest
 import requests
 from PIL import Image
 
+from sketch_to_photo.photograph import LoadedModel, classify
 from sketch_to_photo.registry import follow_champion, log_and_register_service
 from sketch_to_photo.serving import SERVICE_NAME
-from tests.conftest import MADE_AND_REAL, mlflow_store
+from tests.conftest import MADE_AND_REAL, TINY_RUN, mlflow_store
 from tests.test_photograph import CATEGORIES, class_aware_generator, fixed_classifier
 
 MODEL_URI = f"models:/{SERVICE_NAME}@champion"
@@ -118,8 +119,25 @@ def model_metadata(store: str) -> dict[str, Any]:
     finally:
         mlflow.set_tracking_uri(previous[0])
         mlflow.set_registry_uri(previous[1])
-    assert metadata and int(metadata["image_size"]) > 0 and metadata["categories"], metadata
+    # the tiny run's generator: 32 px, the four categories of conf/base/globals.yml
+    assert int(metadata["image_size"]) == TINY_RUN["training"]["image_size"] == 32, metadata
+    assert metadata["categories"] == ["car_(sedan)", "strawberry", "teapot", "teddy_bear"]
     return metadata
+
+
+@pytest.fixture(scope="module")
+def champion_classifier(store: str, model_metadata: dict[str, Any]) -> LoadedModel:
+    """The run's champion sketch classifier in Keras: what the service's ONNX copy must say."""
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    mlflow.set_tracking_uri(store)
+    mlflow.set_registry_uri(store)
+    try:
+        model = mlflow.keras.load_model("models:/sketch_category@champion")
+    finally:
+        mlflow.set_tracking_uri(previous[0])
+        mlflow.set_registry_uri(previous[1])
+    card = model_metadata["classifier"]
+    return LoadedModel("sketch_category@champion", model, card["image_size"], card["categories"])
 
 
 @pytest.fixture(scope="module")
@@ -221,14 +239,19 @@ def client_error_message(response: requests.Response) -> str:
 # ---- the trained project's champion -----------------------------------------------------
 
 
-def test_a_sketch_gets_a_photo_at_model_size_and_a_category(service_url, sketch, model_metadata):
+def test_a_sketch_gets_a_photo_at_model_size_and_a_category(
+    service_url, sketch, model_metadata, champion_classifier
+):
     size = int(model_metadata["image_size"])
     photo, prediction = predict_one(service_url, {"image": b64(encode(sketch))})
     assert photo.size == (size, size) and photo.mode == "RGB"
     assert np.asarray(photo).std() > 1  # a picture, not a constant fill
-    assert prediction["category"] in model_metadata["categories"]
+    # the category and confidence are the champion classifier's top answer for this sketch
+    expected = classify(encode(sketch), champion_classifier)
+    best = next(iter(expected))
+    assert prediction["category"] == best
     assert prediction["category_source"] == GUESSED
-    assert 0.0 < prediction["confidence"] <= 1.0
+    assert prediction["confidence"] == pytest.approx(expected[best], abs=1e-4)  # ONNX vs Keras
 
 
 def test_greyscale_rgba_and_jpeg_sketches_are_served_too(service_url, sketch, model_metadata):

@@ -32,12 +32,18 @@ def class_aware_generator(size: int = 32, classes: int = len(CATEGORIES)) -> ker
     return keras.Model([sketch, category], photo, name="class_aware_generator")
 
 
-def fixed_classifier(answer: int, size: int = 32, classes: int = 4) -> keras.Model:
-    """A 'classifier' that always answers class ``answer`` (softmax of a fixed bias)."""
+def fixed_classifier(
+    answer: int, size: int = 32, classes: int = 4, logits: list[float] | None = None
+) -> keras.Model:
+    """A 'classifier' that always answers class ``answer`` (softmax of a fixed bias), or,
+    given ``logits``, always gives their softmax."""
     inputs = keras.Input((size, size, 3))
     pooled = keras.layers.GlobalAveragePooling2D()(inputs)
     bias = np.zeros(classes, np.float32)
     bias[answer] = 5.0
+    if logits is not None:
+        bias = np.asarray(logits, np.float32)
+        classes = len(bias)
     scores = keras.layers.Dense(
         classes, activation="softmax", kernel_initializer="zeros",
         bias_initializer=keras.initializers.Constant(bias),
@@ -72,9 +78,14 @@ def test_class_aware_generator_draws_the_picked_or_guessed_category():
     np.testing.assert_array_equal(same.photo, guessed.photo)  # guessed "ant" == picked "ant"
     assert same.probabilities == {} and same.category_source == PICKED
 
-    # the guess is the most probable category the generator knows, matched by name
-    zebra = LoadedModel(VERSION, fixed_classifier(answer=0), 32, classifier_names)
-    assert sketch_to_photo(teapot(), generator, zebra).category in CATEGORIES
+    # the guess is the most probable category the generator knows, matched by name: here the
+    # classifier's second choice, which is neither the first nor the last the generator lists
+    # (zebra 5 > teddy_bear 3 > alarm_clock 2 > ant 1)
+    ranked = fixed_classifier(0, logits=[5.0, 3.0, 1.0, 2.0])
+    zebra = sketch_to_photo(teapot(), generator, LoadedModel(VERSION, ranked, 32, classifier_names))
+    assert list(zebra.probabilities) == ["zebra", "teddy_bear", "alarm_clock", "ant"]
+    assert (zebra.guess, zebra.category, zebra.category_source) == ("zebra", "teddy_bear", GUESSED)
+    np.testing.assert_array_equal(zebra.photo, picked.photo)  # drawn as teddy_bear
 
     with pytest.raises(CategoryNeeded, match="no sketch classifier is loaded"):
         sketch_to_photo(teapot(), generator)

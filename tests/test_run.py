@@ -47,9 +47,17 @@ def test_data_pipelines_on_synthetic_data_write_shards_manifest_and_grid(project
     assert shards and manifest["source"] == "synthetic"
     assert {name.split("/")[0] for name in shards} == {"train", "validation", "test"}
     assert manifest["totals"]["pairs"] == sum(len(s["sketch_ids"]) for s in shards.values()) > 0
-    assert manifest["totals"]["dropped_invalid"] >= 2 * len(
-        CATEGORIES
-    )  # error + ambiguous per category
+    # dropped as invalid: the tree's sketches on the error and ambiguous lists (the default
+    # index.invalid_lists), not those on the pose and context lists
+    tree = project / "data" / "01_raw" / "synthetic_sketchy"
+    drawn = {p.stem for p in (tree / "256x256" / "sketch").rglob("*.png")}
+
+    def listed(*names: str) -> set[str]:
+        return {i for n in names for i in (tree / "info" / f"invalid-{n}.txt").read_text().split()}
+
+    assert drawn & listed("pose", "context") - listed("error", "ambiguous")  # kept, so it shows
+    invalid = drawn & listed("error", "ambiguous")
+    assert manifest["totals"]["dropped_invalid"] == len(invalid) >= 2 * len(CATEGORIES)
     assert (project / "data" / "08_reporting" / "segmentation_grid.png").stat().st_size > 10_000
     # A second acquisition with the same settings finds the tree and does nothing.
     run(project, ["data_acquisition"], SMALL_RUN)

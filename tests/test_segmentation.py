@@ -1,3 +1,4 @@
+import os
 from functools import partial
 from pathlib import Path
 
@@ -271,8 +272,15 @@ def test_parallel_matches_serial_and_reports_unreadable(tmp_path):
         assert _iou(a.mask, b.mask) > 0.99
 
 
-def test_resolve_workers():
-    assert resolve_workers("auto") >= 1
+def test_resolve_workers(monkeypatch):
+    # a machine of 8 cores of which this process may use 3 (a container, taskset)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 2, 5}, raising=False)
+    assert resolve_workers("auto") == 3  # the cores it may use, not the machine's
+    monkeypatch.delattr(os, "sched_getaffinity")  # macOS, Windows: no affinity to ask
+    assert resolve_workers("auto") == 8
+    monkeypatch.setattr(os, "cpu_count", lambda: None)  # unknown
+    assert resolve_workers("auto") == 1
     assert resolve_workers(3) == 3
     with pytest.raises(ValueError, match="positive integer or 'auto'"):
         resolve_workers(0)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 
 import cv2
 import mlflow
@@ -23,6 +24,9 @@ from tests.conftest import mlflow_store
 from tests.test_photograph import CATEGORIES, class_aware_generator, fixed_classifier
 
 CLASSIFIER_NAMES = ["zebra", "teddy_bear", "ant", "alarm_clock"]  # guesses "ant" (index 2)
+# fixed_classifier(answer=2)'s probabilities: softmax of logits 5 for "ant", 0 for the others
+P_ANT = math.exp(5) / (math.exp(5) + 3)
+P_OTHER = 1 / (math.exp(5) + 3)
 CARD_CONTENT = {
     "generator_name": "sketch_to_photo", "generator_version": 4, "image_size": 32,
     "categories": CATEGORIES, "class_aware": True,
@@ -113,7 +117,7 @@ def test_any_image_kind_gives_a_png_photo_at_model_size(service, mode, fmt):
     photo = _photo(out["photo"][0])
     assert photo.format == "PNG" and photo.size == (32, 32) and photo.mode == "RGB"
     assert out["category"][0] == "ant" and out["category_source"][0] == "the classifier's guess"
-    assert out["confidence"][0] > 0.5
+    assert out["confidence"][0] == pytest.approx(P_ANT, rel=1e-5)
 
 
 def test_a_given_category_is_drawn(service):
@@ -123,6 +127,8 @@ def test_a_given_category_is_drawn(service):
     out = service.predict(request)
     assert list(out["category"]) == ["teddy_bear", "ant"]
     assert list(out["category_source"]) == ["picked", "the classifier's guess"]
+    # the classifier's confidence in the category drawn, whoever chose it
+    assert list(out["confidence"]) == pytest.approx([P_OTHER, P_ANT], rel=1e-5)
     assert not np.array_equal(
         np.asarray(_photo(out["photo"][0])), np.asarray(_photo(out["photo"][1]))
     )

@@ -19,7 +19,8 @@ from PIL import Image, ImageDraw
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from sketch_to_photo.demo import UNKNOWN
+from sketch_to_photo.datasets import NpzShardsDataset
+from sketch_to_photo.demo import UNKNOWN, held_out_pairs
 from sketch_to_photo.models import build_generator
 from sketch_to_photo.registry import log_and_register, promote_if_better
 from tests.conftest import PROJECT_ROOT
@@ -103,28 +104,46 @@ def test_without_a_registered_model_the_page_says_what_to_run(project):
     assert str(project.resolve() / "mlflow.db") in warning.value  # the store it looked in
 
 
-def test_store_and_models_come_from_the_project_configuration(app, trained_project):
-    assert f"sqlite:///{trained_project.resolve() / 'mlflow.db'}" in app.sidebar.caption[0].value
+@pytest.mark.parametrize("eligible", [True, False], ids=["champion", "ruled-out"])
+def test_store_and_models_come_from_the_project_configuration(
+    trained_project, tmp_path, monkeypatch, eligible
+):
+    """The store is the project's; v1's label and the warning above the card follow what the
+    registry recorded, set here both ways (the tiny run's own outcome depends on its training)."""
+    project = tmp_path / "project"
+    shutil.copytree(trained_project, project)
+    monkeypatch.chdir(project)
+    uri = f"sqlite:///{project.resolve() / 'mlflow.db'}"
+    client = mlflow.MlflowClient(uri, uri)
+    # what registry.promote_if_better records, either way
+    client.set_model_version_tag("sketch_to_photo", "1", "champion_eligible", str(eligible))
+    if eligible:
+        client.set_registered_model_alias("sketch_to_photo", "champion", "1")
+    else:
+        client.set_model_version_tag(
+            "sketch_to_photo", "1", "champion_ineligible_reason", INELIGIBLE
+        )
+        if "champion" in client.get_registered_model("sketch_to_photo").aliases:
+            client.delete_registered_model_alias("sketch_to_photo", "champion")
+
+    app = start(project)
+    assert not app.exception
+    assert f"sqlite:///{project.resolve() / 'mlflow.db'}" in app.sidebar.caption[0].value
     generator, classifier = app.sidebar.selectbox
     assert generator.label == "Generator (sketch_to_photo)"
     assert classifier.label == "Classifier (sketch_category)"
-    # The tiny run's generator is champion only if it beats the mean-photo baseline; if not,
-    # the registry tags it and the card says so.
-    client = mlflow.MlflowClient(f"sqlite:///{trained_project.resolve() / 'mlflow.db'}")
-    model_version = client.get_model_version("sketch_to_photo", "1")
-    champion = str(client.get_registered_model("sketch_to_photo").aliases.get("champion")) == "1"
-    label = "v1 (champion), " if champion else "v1, "
+    label = "v1 (champion), " if eligible else "v1, "
     assert generator.options == [generator.value] and generator.value.startswith(label)
     assert summary(app).startswith(f"Generator {label}")  # the card's summary
     ruled_out = [w.value for w in app.main.warning if "ruled out of `champion`" in w.value]
-    if model_version.tags.get("champion_eligible") == "False":
-        assert ruled_out == [
-            f"Generator v1 was ruled out of `champion`: "
-            f"{model_version.tags['champion_ineligible_reason']}. It is shown for inspection; "
-            "expect weak photos."
+    assert ruled_out == (
+        []
+        if eligible
+        else [
+            f"Generator v1 was ruled out of `champion`: {INELIGIBLE}. It is shown for "
+            "inspection; expect weak photos."
         ]
-    else:
-        assert not ruled_out
+    )
     # the default run trains on synthetic data: nothing on the page may claim Sketchy
     assert "sketchy" not in page_text(app).lower()
 
@@ -174,16 +193,35 @@ def test_bad_uploads_get_a_clear_message(app, name, data, message):
     assert not images(app)
 
 
-def test_test_split_sketch_shows_the_real_photo_beside_the_result(app):
+def test_test_split_sketch_shows_the_real_photo_beside_the_result(
+    app, trained_project, shown_media
+):
+    """The picker lists the run's test pairs (up to 5 per category); the third picture is the
+    picked pair's own photo, and follows the pick."""
+    shards = NpzShardsDataset(path=str(trained_project / "data/05_model_input/pairs")).load()
+    pairs = held_out_pairs(shards)
+    categories = {pair.category for pair in pairs}
+    assert categories == {"car_(sedan)", "strawberry", "teapot", "teddy_bear"}
     app.radio(key="input").set_value("Test split").run()
     picker = app.selectbox(key="test_pair")
-    assert len(picker.options) >= 4  # some per category
-    assert_result_shown(app, expected_images=3)
-    first_timing = app.metric[0].value
-    picker.set_value(picker.options[-1]).run()
-    assert_result_shown(app, expected_images=3)
-    assert app.selectbox(key="test_pair").value == picker.options[-1]
-    assert first_timing  # both runs timed
+    assert picker.options == [pair.label for pair in pairs]
+    first, last = pairs[0].photo.astype(float), pairs[-1].photo.astype(float)
+    assert np.abs(first - last).mean() > 10  # two different photos, so following is visible
+    for pick, other in ((0, last), (len(pairs) - 1, first)):
+        app.selectbox(key="test_pair").set_value(picker.options[pick]).run()
+        assert_result_shown(app, expected_images=3)
+        sketch, generated, real = images(app)
+        assert sketch.captions == ["Sketch, as the model sees it"]
+        assert generated.captions == ["Generated photo"]
+        assert real.captions == ["Real photo"]
+        expected = pairs[pick].photo
+        shown = shown_array(shown_media, real)
+        factor = shown.shape[0] // expected.shape[0]  # enlarged for display, nearest neighbour
+        assert factor >= 1 and shown.shape == (factor * expected.shape[0],) * 2 + (3,)
+        seen = shown[::factor, ::factor].astype(float)
+        # Streamlit sends RGB pictures as JPEG: within a grey level on average, not exact
+        assert np.abs(seen - expected).mean() < 1.0
+        assert np.abs(seen - other).mean() > 10
 
 
 def test_any_registered_version_can_be_picked(trained_project, tmp_path, monkeypatch):

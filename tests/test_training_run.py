@@ -59,10 +59,14 @@ def test_default_run_trains_evaluates_and_registers_loadable_models(trained_proj
     assert report["faithfulness"] > report["faithfulness_table"]["mean_photo"]
     assert {"test_faithfulness", "test_faithfulness_real_photos"} <= set(run_info.data.metrics)
     card = mlflow.models.get_model_info("models:/sketch_to_photo/1").metadata
+    # the pairs the data pipeline wrote for each split (its manifest), not the card's own figures
+    manifest = json.loads((project / "data/05_model_input/pairs_manifest.json").read_text())
+    per_split = {split: manifest["per_split"][split]["pairs"] for split in ("train", "validation")}
+    assert per_split["train"] > 0 and per_split["validation"] > 0
     assert card["training"] == {
         "data_source": "synthetic", "epochs": 60,
-        "train_pairs": card["training"]["train_pairs"], "validation_pairs": card["training"]["validation_pairs"],
-    } and card["training"]["train_pairs"] > 0  # fmt: skip
+        "train_pairs": per_split["train"], "validation_pairs": per_split["validation"],
+    }  # fmt: skip
     assert (
         card["class_aware"] is False
         and card["test_metrics"]["faithfulness"] == report["faithfulness"]
@@ -77,4 +81,8 @@ def test_default_run_trains_evaluates_and_registers_loadable_models(trained_proj
     classifier = mlflow.keras.load_model("models:/sketch_category@champion")
     probabilities = classifier.predict(preprocess_sketch(sketch_file, 32)[None], verbose=0)
     assert probabilities.shape == (1, 4) and probabilities.sum() == pytest.approx(1.0, abs=1e-4)
-    assert client.get_model_version_by_alias("sketch_category", "champion").version is not None
+    classifier_registration = json.loads(
+        (project / "data/06_models/sketch_classifier_registration.json").read_text()
+    )
+    champion = client.get_model_version_by_alias("sketch_category", "champion")
+    assert str(champion.version) == str(classifier_registration["version"]) == "1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from pathlib import Path
 
 import cv2
@@ -16,6 +17,7 @@ from sketch_to_photo.benchmark import inference
 from sketch_to_photo.inference import generate_photo, is_blank, load_image, sketch_to_rgb
 from sketch_to_photo.models import build_generator
 from sketch_to_photo.onnx_model import InputSpec
+from tests.benchmark.documented import one, section
 
 
 def _args(*argv: str) -> argparse.Namespace:
@@ -24,12 +26,32 @@ def _args(*argv: str) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
-def test_defaults_are_the_documented_measurement() -> None:
-    args = _args()
-    assert (args.inference_sizes, args.inference_filters) == ("64,128,256", 64)
-    assert args.inference_batches == "1,16"
-    assert args.inference_precisions == "float32,auto"
-    assert args.inference_backends == "keras,onnx"
+def test_defaults_are_the_documented_measurement(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/benchmarks.md's "Keras vs ONNX Runtime" table: sizes 64, 128, 256 px with 64
+    filters, batches 1 and 16, Keras float32 and `auto` and ONNX Runtime, 10 timed calls each.
+    run() with the default arguments must time exactly those cases."""
+    text = section("Inference: Keras vs ONNX Runtime")
+    documented = one(r"`--inference-sizes`, default ([\d,]+); (\d+) filters", text)
+    repeats = int(one(r"\((\d+) timed calls each,\s+medians\)", text).group(1))
+    cases = re.findall(r"^\| `(\w+) (\d+)px b(\d+)` \|", text, re.M)
+    sizes = sorted({int(size) for _, size, _ in cases})
+    assert [int(s) for s in documented.group(1).split(",")] == sizes == [64, 128, 256]
+    assert {backend for backend, _, _ in cases} == {"float32", "mixed_bfloat16", "onnx"}
+    timed = []
+
+    def fake_time_size(*arguments: object) -> list:
+        timed.append(arguments)
+        return []
+
+    monkeypatch.setattr(inference, "_time_size", fake_time_size)
+    inference.run(_args())
+    batches = sorted({int(batch) for _, _, batch in cases})
+    filters = int(documented.group(2))
+    # "auto" is what the table's mixed_bfloat16 rows resolved to on a bf16 CPU
+    assert timed == [
+        (size, filters, ["keras", "onnx"], ["float32", "auto"], batches, repeats, 0)
+        for size in sizes
+    ]
 
 
 def test_the_benchmark_sketch_is_a_valid_drawing() -> None:

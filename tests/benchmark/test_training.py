@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from pathlib import Path
 
 import keras
@@ -14,6 +15,7 @@ from PIL import Image
 from sketch_to_photo.benchmark import flops, training
 from sketch_to_photo.benchmark.reference import TutorialPix2Pix
 from sketch_to_photo.models import build_discriminator, build_generator
+from tests.benchmark.documented import one, section
 
 TF_TUTORIAL_GENERATOR_PARAMS = 54_425_859
 TF_TUTORIAL_DISCRIMINATOR_PARAMS = 2_770_433
@@ -26,10 +28,25 @@ def _args(*argv: str) -> argparse.Namespace:
 
 
 def test_defaults_are_the_documented_measurement() -> None:
-    args = _args()
-    assert (args.training_size, args.training_filters) == (256, 64)
-    assert args.training_batches == "4,8,16"
-    assert args.training_loss_curves is None
+    """docs/benchmarks.md's "Training at 256x256, 54.4M + 2.8M parameters": 10 timed steps each,
+    candidates mixed_bfloat16 at batches 4, 8 and 16. The options run() works from, with the
+    default arguments, must be that measurement."""
+    text = section("Training at ")
+    heading = one(r"Training at (\d+)x\1, ([\d.]+)M \+ ([\d.]+)M parameters", text)
+    steps = int(one(r"\((\d+) steps each,\s+medians\)", text).group(1))
+    batches = [
+        int(b) for b in re.findall(r"^\|[ *]*project mixed_bfloat16, batch (\d+)", text, re.M)
+    ]
+    options = training._options(_args())  # noqa: SLF001  (what run() reads)
+    assert options.training_size == int(heading.group(1))
+    assert options.training_steps == steps
+    assert options.batch_sizes == batches == [4, 8, 16]
+    # the documented parameter counts fix the width: 54.4M + 2.8M at these defaults
+    generator = build_generator(options.training_size, options.training_filters)
+    discriminator = build_discriminator(options.training_size, options.training_filters)
+    assert f"{generator.count_params() / 1e6:.1f}" == heading.group(2)
+    assert f"{discriminator.count_params() / 1e6:.1f}" == heading.group(3)
+    assert options.training_loss_curves is None  # curves only when asked for (minutes more)
 
 
 def test_reference_is_the_tutorials_model_at_256() -> None:

@@ -3,6 +3,7 @@ REST API, and the UI's model page in Chromium."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def api(url: str, path: str, method: str = "get", **body: object) -> dict:
     return response.json()
 
 
-def test_run_and_registered_models_through_the_rest_api(mlflow_url):
+def test_run_and_registered_models_through_the_rest_api(mlflow_url, trained_project):
     experiment = api(
         mlflow_url, "experiments/get-by-name", params={"experiment_name": "sketch_to_photo"}
     )
@@ -39,7 +40,12 @@ def test_run_and_registered_models_through_the_rest_api(mlflow_url):
     (run,) = runs
     assert run["info"]["status"] == "FINISHED"
     metrics = {m["key"]: m["value"] for m in run["data"]["metrics"]}
-    assert 0 < metrics["test_l1"] < 2 and 0 <= metrics["classifier_test_accuracy"] <= 1
+    # the figures the run's reports hold, as the server reads them from the store
+    reports = trained_project / "data" / "08_reporting"
+    evaluation = json.loads((reports / "evaluation_metrics.json").read_text())
+    classifier = json.loads((reports / "sketch_classifier_metrics.json").read_text())
+    assert metrics["test_l1"] == pytest.approx(evaluation["overall"]["model"]["l1"])
+    assert metrics["classifier_test_accuracy"] == pytest.approx(classifier["accuracy"])
     params = {p["key"]: p["value"] for p in run["data"]["params"]}
     assert params["training.image_size"] == "32"
 

@@ -12,11 +12,17 @@ from sketch_to_photo.models.classifier import build_small_classifier
 from sketch_to_photo.models.export import export_onnx, float32_copy
 from sketch_to_photo.onnx_model import OnnxModel
 
-# Same-weights float32 Keras vs ONNX Runtime: rounding only.
+# The README's parity figures ("ONNX" section). Same-weights float32 Keras vs ONNX Runtime:
+# rounding only, "less than 1e-4" (measured here: under 1e-6).
 FLOAT32_TOLERANCE = 1e-4
 # A bf16-computing Keras model vs its float32 export, in [-1, 1] units: bf16 has an 8-bit
-# mantissa. Measured on the cpu_real generator (64 px): max 0.035, mean 0.0017.
-BF16_MAX, BF16_MEAN = 0.1, 0.01
+# mantissa. The README quotes the trained cpu_real generator (64 px): at most 0.035, on average
+# 0.0017; the test's generator, scaled to a photo's range, gives about 0.008 and 0.0011.
+BF16_MAX, BF16_MEAN = 0.035, 0.0017
+# A freshly initialised generator's tanh output stays within about +-0.02 (std 0.008), where
+# any export would be within the tolerances: the test scales the output layer so that the
+# generated images spread like photos (std about 0.4).
+OUTPUT_SCALE, PHOTO_LIKE_STD = 60.0, 0.3
 
 
 def _move_batch_norm_statistics(model: keras.Model, inputs: list[np.ndarray] | np.ndarray) -> None:
@@ -40,6 +46,8 @@ def test_class_aware_bf16_generator_exports_and_matches(tmp_path, bf16_policy):
     sketches = rng.uniform(-1, 1, (4, 32, 32, 3)).astype(np.float32)
     categories = np.eye(3, dtype=np.float32)[[0, 1, 2, 1]]
     _move_batch_norm_statistics(generator, [sketches, categories])
+    output_conv = generator.get_layer("output_conv")
+    output_conv.kernel.assign(output_conv.kernel * OUTPUT_SCALE)
     keras.mixed_precision.set_global_policy("float32")
 
     onnx = OnnxModel(export_onnx(generator, tmp_path / "generator.onnx"))
@@ -48,6 +56,7 @@ def test_class_aware_bf16_generator_exports_and_matches(tmp_path, bf16_policy):
     got = onnx.predict_on_batch([sketches, categories])
     as_float32 = float32_copy(generator).predict_on_batch([sketches, categories])
     as_trained = np.asarray(generator.predict_on_batch([sketches, categories]), np.float32)
+    assert as_trained.std() > PHOTO_LIKE_STD  # the tolerances below are not vacuous
     assert np.abs(got - as_float32).max() < FLOAT32_TOLERANCE
     difference = np.abs(got - as_trained)
     assert difference.max() < BF16_MAX and difference.mean() < BF16_MEAN

@@ -63,13 +63,43 @@ def test_auto_follows_the_hardware(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_precision("auto") == "float32"
 
 
-def test_auto_on_this_machine_matches_its_cpu_flags() -> None:
-    expected = "float32"
-    if tf.config.list_physical_devices("GPU"):
-        expected = "mixed_float16"
-    elif cpu_flags() & {"avx512_bf16", "amx_bf16"}:
-        expected = "mixed_bfloat16"
+X86_FLAGS = "fpu sse2 avx2 avx512f"
+
+
+@pytest.mark.parametrize(
+    ("system", "gpus", "cpuinfo", "expected"),
+    [
+        ("Linux", 0, f"flags\t\t: {X86_FLAGS} avx512_bf16\n", "mixed_bfloat16"),
+        ("Linux", 0, f"flags\t\t: {X86_FLAGS} amx_bf16 amx_tile\n", "mixed_bfloat16"),
+        ("Linux", 0, f"flags\t\t: {X86_FLAGS} avx512_vnni\n", "float32"),  # no bf16
+        ("Linux", 1, f"flags\t\t: {X86_FLAGS}\n", "mixed_float16"),
+        ("Linux", 1, f"flags\t\t: {X86_FLAGS} avx512_bf16\n", "mixed_float16"),  # GPU first
+        ("Darwin", 0, f"flags\t\t: {X86_FLAGS} avx512_bf16\n", "float32"),  # Linux only
+        ("Linux", 0, None, "float32"),  # no /proc/cpuinfo: the safe choice
+    ],
+    ids=["avx512_bf16", "amx_bf16", "no-bf16", "gpu", "gpu-and-bf16", "macos", "no-cpuinfo"],
+)
+def test_auto_on_a_machine_with(  # noqa: PLR0913
+    system: str,
+    gpus: int,
+    cpuinfo: str | None,
+    expected: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``auto`` from the machine's own answers (the OS, TensorFlow's GPU list, /proc/cpuinfo),
+    each faked where the project reads it, to the policy the module's rule promises."""
+    path = tmp_path / "cpuinfo"
+    if cpuinfo is not None:
+        path.write_text(f"processor\t: 0\nvendor_id\t: test\n{cpuinfo}\n")
+    monkeypatch.setattr(precision, "CPUINFO", path)
+    monkeypatch.setattr(precision.platform, "system", lambda: system)
+    devices = [tf.config.PhysicalDevice(f"/physical_device:GPU:{i}", "GPU") for i in range(gpus)]
+    monkeypatch.setattr(
+        tf.config, "list_physical_devices", lambda kind=None: devices if kind == "GPU" else []
+    )
     assert set_precision_policy("auto") == expected
+    assert keras.mixed_precision.global_policy().name == expected
 
 
 def test_cpu_flags_are_read_from_cpuinfo(tmp_path: Path) -> None:

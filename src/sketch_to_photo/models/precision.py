@@ -44,11 +44,13 @@ def cpu_flags(cpuinfo: Path = CPUINFO) -> frozenset[str]:
     return frozenset()
 
 
-def cpu_has_native_bf16(cpuinfo: Path = CPUINFO) -> bool:
-    """True when the CPU computes bfloat16 in hardware (so ``mixed_bfloat16`` pays off)."""
+def cpu_has_native_bf16(cpuinfo: Path | None = None) -> bool:
+    """True when the CPU computes bfloat16 in hardware (so ``mixed_bfloat16`` pays off).
+
+    ``cpuinfo`` defaults to :data:`CPUINFO`, read when called."""
     if platform.system() != "Linux":
         return False  # no reliable flag source elsewhere; float32 is the safe choice
-    return bool(cpu_flags(cpuinfo) & BF16_CPU_FLAGS)
+    return bool(cpu_flags(CPUINFO if cpuinfo is None else cpuinfo) & BF16_CPU_FLAGS)
 
 
 def has_gpu() -> bool:

@@ -21,7 +21,7 @@ from sketch_to_photo.pipelines.inference.nodes import (
     tabulate_outcomes,
 )
 from tests.conftest import MADE_AND_REAL, real_sketch_files
-from tests.test_serving import local_service, sketch_png
+from tests.test_serving import P_ANT, local_service, sketch_png
 
 PARAMS = {"category": None, "contact_sheet": {"cell_px": 64, "columns": 3, "max_tiles": 60}}
 
@@ -87,7 +87,7 @@ def test_every_visible_file_gets_an_outcome_and_the_usable_ones_a_photo(outcomes
     for outcome in usable:
         assert outcome.photo.shape == (32, 32, 3) and outcome.photo.dtype == np.uint8
         assert outcome.category == "ant" and outcome.category_source == "the classifier's guess"
-        assert 0.5 < outcome.confidence <= 1 and outcome.ms > 0
+        assert outcome.confidence == pytest.approx(P_ANT, rel=1e-5) and outcome.ms > 0
         assert outcome.model == "sketch_to_photo_service v1 (@champion)"
         assert outcome.generator == "sketch_to_photo v4"
     # same stem: the first in name order keeps it (teapot.jpg -> teapot), the next one gets its
