@@ -310,6 +310,8 @@ def program_and_args(argv: tuple[str, ...]) -> tuple[str, list[str], list[str]]:
     if tool in SUBCOMMAND_PROGRAMS:
         while rest and re.fullmatch(r"[a-z][a-z0-9-]*", rest[0]):
             sub.append(rest.pop(0))
+        if tool == "sketch-to-photo" and not sub and rest and rest[0] not in ("-h", "--help"):
+            sub = ["run"]  # options without a command word go to `kedro run` (__main__.py)
     return program, sub, rest
 
 
