@@ -296,6 +296,7 @@ class SketchClassifierParams(Group):
     image_size: Annotated[int, _multiple_of(32, 32, 512)]
     batch_size: Positive
     epochs: Positive
+    min_steps: NonNegative = 0
     learning_rate: LearningRate
     lr_schedule: Literal["constant", "cosine"]
     label_smoothing: Fraction

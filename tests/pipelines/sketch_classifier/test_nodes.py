@@ -114,6 +114,26 @@ def test_small_cnn_learns_the_synthetic_categories(shards):
     )
 
 
+def test_min_steps_raises_the_updates_of_a_small_train_split_and_nothing_else(shards):
+    """A few photos per category give a handful of batches per epoch; ``min_steps`` makes
+    the fit take that many optimizer updates, and leaves a larger split's epochs alone."""
+    one_epoch = {**TINY, "epochs": 2}
+    model, history = train_sketch_classifier(shards, {}, one_epoch, MANIFEST)
+    passes = history["steps"] // 2
+    assert passes == -(-history["train_sketches"] // TINY["batch_size"])
+    assert int(model.optimizer.iterations.numpy()) == history["steps"]
+
+    floor = {**one_epoch, "min_steps": 2 * passes + 10}
+    model, history = train_sketch_classifier(shards, {}, floor, MANIFEST)
+    assert history["steps"] == 2 * (passes + 5)
+    assert int(model.optimizer.iterations.numpy()) == 2 * (passes + 5)
+    assert len(history["history"]["loss"]) == 2  # still two epochs, each longer
+
+    below = {**one_epoch, "min_steps": passes}  # already reached: unchanged
+    model, history = train_sketch_classifier(shards, {}, below, MANIFEST)
+    assert int(model.optimizer.iterations.numpy()) == 2 * passes
+
+
 def test_auto_takes_the_small_cnn_without_pretrained_vgg_weights(tmp_path, monkeypatch):
     (tmp_path / "keras").mkdir()  # an empty Keras cache, and the download cannot connect
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))

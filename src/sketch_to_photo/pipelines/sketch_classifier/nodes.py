@@ -7,6 +7,7 @@ from scratch (`sketch_classifier.backbone`); docs/sketch_classifier.md has the m
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import Any
 
@@ -179,7 +180,9 @@ def train_sketch_classifier(
 
     batch_size = int(options["batch_size"])
     epochs = int(options["epochs"])
-    steps = training_steps_per_epoch(count_pairs(train_shards), batch_size) * epochs
+    passes = training_steps_per_epoch(count_pairs(train_shards), batch_size)
+    steps_per_epoch = max(passes, math.ceil(int(options.get("min_steps", 0)) / epochs))
+    steps = steps_per_epoch * epochs
     smoothing = float(options.get("label_smoothing", 0.0))
     model.compile(
         optimizer=keras.optimizers.Adam(_learning_rate(options, steps)),
@@ -201,6 +204,15 @@ def train_sketch_classifier(
         return images, tf.one_hot(labels, num_classes)
 
     train_data = train_data.map(one_hot)
+    if steps_per_epoch > passes:
+        # A few photos per category give a handful of batches per epoch: without a floor on
+        # the steps the classifier stops after a few dozen updates, still answering one class.
+        logger.info(
+            "Sketch classifier: %d batches per pass; %d steps per epoch to reach "
+            "sketch_classifier.min_steps=%s",
+            passes, steps_per_epoch, options.get("min_steps"),
+        )  # fmt: skip
+        train_data = train_data.repeat()
     validation_data = (
         pair_dataset(validation_shards, training=False, with_labels=True, **data).map(one_hot)
         if validation_shards
@@ -209,6 +221,7 @@ def train_sketch_classifier(
     started = time.perf_counter()
     history = model.fit(
         train_data, validation_data=validation_data, epochs=epochs,
+        steps_per_epoch=steps_per_epoch if steps_per_epoch > passes else None,
         callbacks=[MlflowMetricsLogger(prefix="classifier_")], verbose=2,
     )  # fmt: skip
     return model, {
@@ -219,6 +232,7 @@ def train_sketch_classifier(
         "train_backbone": train_backbone,
         "parameters": int(model.count_params()),
         "train_sketches": count_pairs(train_shards),
+        "steps": steps,
         "history": {key: [float(v) for v in values] for key, values in history.history.items()},
     }
 
