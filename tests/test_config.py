@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from kedro.config import OmegaConfigLoader
 
-from sketch_to_photo.config import PARAMETER_GROUPS, ParameterError, validate_parameters
+from sketch_to_photo.parameter_models import PARAMETER_GROUPS, ParameterError, validate_parameters
 from sketch_to_photo.settings import CONFIG_LOADER_ARGS
 from tests.conftest import PROJECT_ROOT, make_project
 

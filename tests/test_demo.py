@@ -7,7 +7,7 @@ import mlflow
 import numpy as np
 import pytest
 
-from sketch_to_photo.demo import (
+from sketch_to_photo.app.demo import (
     UNKNOWN,
     MlflowStore,
     ModelCard,
@@ -21,10 +21,10 @@ from sketch_to_photo.demo import (
     read_upload,
     registered_versions,
 )
-from sketch_to_photo.inference import SketchInputError
-from sketch_to_photo.onnx_model import OnnxModel
-from sketch_to_photo.photograph import sketch_to_photo
-from sketch_to_photo.registry import log_and_register, promote_if_better
+from sketch_to_photo.mlops.model_registry import log_and_register, promote_if_better
+from sketch_to_photo.prediction.onnx_runtime import OnnxModel
+from sketch_to_photo.prediction.photograph import sketch_to_photo
+from sketch_to_photo.prediction.preprocessing import SketchInputError
 from tests.test_photograph import class_aware_generator, teapot
 
 CATEGORIES = ["alarm_clock", "ant", "teddy_bear"]

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from sketch_to_photo.edges import edge_map_sketch, photo_edges
+from sketch_to_photo.data.edges import edge_map_sketch, photo_edges
 
 
 def _photo(size: int = 256) -> tuple[np.ndarray, np.ndarray]:

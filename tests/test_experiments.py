@@ -12,12 +12,12 @@ import yaml
 from mlflow import MlflowClient
 from PIL import Image
 
-from sketch_to_photo import experiments
-from sketch_to_photo.config import ParameterError
 from sketch_to_photo.datasets import NpzShardsDataset
 from sketch_to_photo.evaluation.grid import GRID_CELL
+from sketch_to_photo.mlops.tracking import EXPERIMENT_KIND_TAG, MODEL_TRAINING
 from sketch_to_photo.models.callbacks import CAPTION_LINE, GUTTER, TITLE_HEIGHT
-from sketch_to_photo.tracking import EXPERIMENT_KIND_TAG, MODEL_TRAINING
+from sketch_to_photo.parameter_models import ParameterError
+from sketch_to_photo.tools import model_experiments
 from tests.conftest import PROJECT_ROOT
 
 # The tiny run's generator, for one epoch: the harness reads conf/base, not the run's --params.
@@ -40,7 +40,7 @@ def test_a_variant_is_trained_and_judged_by_the_pipelines_judge(finished_run: Pa
     judge_file = finished_run / "data/06_models/faithfulness_judge.keras"
     judge_written = judge_file.stat().st_mtime_ns
 
-    code = experiments.main(
+    code = model_experiments.main(
         ["linear_decay", "no_edge_maps", "--env", "base", "--project", str(finished_run),
          "--out", str(out), *settings]
     )  # fmt: skip
@@ -127,7 +127,7 @@ def _check_mlflow_runs(project: Path, rows: list[dict]) -> None:
 
 def test_an_unknown_variant_is_refused_before_anything_runs(finished_run: Path, capsys):
     with pytest.raises(SystemExit):
-        experiments.main(["cosine_decay", "--project", str(finished_run)])
+        model_experiments.main(["cosine_decay", "--project", str(finished_run)])
     assert "unknown variant(s) ['cosine_decay']" in capsys.readouterr().err
 
 
@@ -140,7 +140,7 @@ def _training() -> dict:
 
 def test_set_values_are_read_like_kedro_run_params_and_reach_into_groups():
     training = _training()
-    changed = experiments.apply_settings(
+    changed = model_experiments.apply_settings(
         training, ["epochs=3", "perceptual.weight=0", "edge_maps.enabled=false", "jit_compile=auto"]
     )
     assert changed["epochs"] == 3 and changed["jit_compile"] == "auto"
@@ -162,13 +162,15 @@ def test_set_values_are_read_like_kedro_run_params_and_reach_into_groups():
 )
 def test_a_wrong_set_key_or_value_is_an_error_naming_it(setting, named):
     with pytest.raises(ParameterError, match=re.escape(named)):
-        experiments.apply_settings(_training(), [setting])
+        model_experiments.apply_settings(_training(), [setting])
 
 
 def test_a_wrong_set_stops_the_harness_before_it_reads_any_data(project, capsys):
     # a fresh project has no shards: without the check, the error would be about those
     with pytest.raises(SystemExit) as raised:
-        experiments.main(["base", "--env", "base", "--project", str(project), "--set", "epohcs=3"])
+        model_experiments.main(
+            ["base", "--env", "base", "--project", str(project), "--set", "epohcs=3"]
+        )
     assert raised.value.code == 2
     error = capsys.readouterr().err
     assert "Invalid parameters (--set, over the environment's training)" in error

@@ -6,7 +6,11 @@ from __future__ import annotations
 import keras
 import pytest
 
-from sketch_to_photo.generator_registration import check_champion_options, model_card, version_tags
+from sketch_to_photo.mlops.generator_registration import (
+    check_champion_options,
+    model_card,
+    version_tags,
+)
 
 
 def _report() -> dict:

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sketch_to_photo import inference
-from sketch_to_photo.inference import (
+from sketch_to_photo.prediction import preprocessing
+from sketch_to_photo.prediction.preprocessing import (
     SketchInputError,
     category_name,
     generate_photo,
@@ -163,7 +163,7 @@ def test_too_large_image_is_refused_before_decoding():
 
 
 def test_pixel_limit_applies_to_every_input_kind(monkeypatch):
-    monkeypatch.setattr(inference, "MAX_INPUT_PIXELS", 1000)
+    monkeypatch.setattr(preprocessing, "MAX_INPUT_PIXELS", 1000)
     with pytest.raises(SketchInputError, match="limit"):
         load_image(np.zeros((40, 30), np.uint8))
     with pytest.raises(SketchInputError, match="limit"):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sketch_to_photo.metrics import frechet_distance, per_image_metrics
+from sketch_to_photo.evaluation.pixel_metrics import frechet_distance, per_image_metrics
 
 
 def test_identical_images_are_perfect_and_noise_is_not():

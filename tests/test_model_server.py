@@ -29,9 +29,9 @@ import pytest
 import requests
 from PIL import Image
 
-from sketch_to_photo.photograph import LoadedModel, classify
-from sketch_to_photo.registry import follow_champion, log_and_register_service
-from sketch_to_photo.serving import SERVICE_NAME
+from sketch_to_photo.mlops.model_registry import follow_champion, log_and_register_service
+from sketch_to_photo.mlops.service import SERVICE_NAME
+from sketch_to_photo.prediction.photograph import LoadedModel, classify
 from tests.conftest import MADE_AND_REAL, TINY_RUN, mlflow_store
 from tests.test_photograph import CATEGORIES, class_aware_generator, fixed_classifier
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sketch_to_photo.pairs import first_of_each_photo, shard_labels, split_and_category
+from sketch_to_photo.data.pairs import first_of_each_photo, shard_labels, split_and_category
 
 
 def test_split_and_category_of_a_name_with_dashes():

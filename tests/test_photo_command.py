@@ -11,9 +11,9 @@ import pytest
 from mlflow import MlflowClient
 from PIL import Image
 
-from sketch_to_photo import photo_command
-from sketch_to_photo.inference import generate_photo
-from sketch_to_photo.registry import log_and_register, promote_if_better
+from sketch_to_photo.app import photo_command
+from sketch_to_photo.mlops.model_registry import log_and_register, promote_if_better
+from sketch_to_photo.prediction.preprocessing import generate_photo
 from tests.conftest import mlflow_store
 from tests.test_photograph import CATEGORIES, class_aware_generator, fixed_classifier, teapot
 

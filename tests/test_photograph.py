@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from sketch_to_photo.photograph import (
+from sketch_to_photo.prediction.photograph import (
     GUESSED,
     PICKED,
     CategoryNeeded,

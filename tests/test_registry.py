@@ -7,7 +7,12 @@ import mlflow
 import numpy as np
 import pytest
 
-from sketch_to_photo.registry import CHAMPION, keras_signature, log_and_register, promote_if_better
+from sketch_to_photo.mlops.model_registry import (
+    CHAMPION,
+    keras_signature,
+    log_and_register,
+    promote_if_better,
+)
 from tests.conftest import mlflow_store
 
 

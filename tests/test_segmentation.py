@@ -6,13 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from sketch_to_photo.datasets import SketchyTree
-from sketch_to_photo.pipelines.data_processing.nodes import (
-    index_photos,
-    index_sketches,
-    mark_invalid_sketches,
-)
-from sketch_to_photo.segmentation import (
+from sketch_to_photo.data.segmentation import (
     FAILURE_REASONS,
     SegmentationConfig,
     failure_reason,
@@ -23,6 +17,12 @@ from sketch_to_photo.segmentation import (
     segment_files,
     segment_object,
     sketch_extent,
+)
+from sketch_to_photo.datasets import SketchyTree
+from sketch_to_photo.pipelines.data_processing.nodes import (
+    index_photos,
+    index_sketches,
+    mark_invalid_sketches,
 )
 
 SKETCHY_FULL = Path(__file__).resolve().parents[1].parent / "shared" / "sketchy_full"

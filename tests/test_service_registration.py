@@ -3,7 +3,7 @@ ONNX export, is in the tiny default run: tests/test_model_server.py, tests/test_
 
 from __future__ import annotations
 
-from sketch_to_photo.service_registration import champion_version, service_of
+from sketch_to_photo.mlops.service_registration import champion_version, service_of
 from tests.conftest import mlflow_store
 
 

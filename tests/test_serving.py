@@ -17,9 +17,15 @@ import pytest
 from mlflow.exceptions import MlflowException
 from PIL import Image
 
+from sketch_to_photo.mlops.model_registry import CHAMPION, follow_champion, log_and_register_service
+from sketch_to_photo.mlops.service import (
+    CARD,
+    CLASSIFIER,
+    GENERATOR,
+    SERVICE_NAME,
+    SketchToPhotoService,
+)
 from sketch_to_photo.models.export import export_onnx
-from sketch_to_photo.registry import CHAMPION, follow_champion, log_and_register_service
-from sketch_to_photo.serving import CARD, CLASSIFIER, GENERATOR, SERVICE_NAME, SketchToPhotoService
 from tests.conftest import mlflow_store
 from tests.test_photograph import CATEGORIES, class_aware_generator, fixed_classifier
 

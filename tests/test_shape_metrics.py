@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from sketch_to_photo.shape_metrics import (
+from sketch_to_photo.evaluation.shape_metrics import (
     PAINT_THRESHOLD,
     PHOTO_FEATURE_NAMES,
     PhotoStatistics,
@@ -241,7 +241,7 @@ def test_kernel_distance_is_the_unbiased_mmd_with_the_cubic_kernel():
 
 def test_the_module_does_not_import_tensorflow():
     code = (
-        "import sys, sketch_to_photo.shape_metrics; "
+        "import sys, sketch_to_photo.evaluation.shape_metrics; "
         "sys.exit('tensorflow' in sys.modules or 'kedro' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

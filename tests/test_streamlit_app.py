@@ -19,10 +19,10 @@ from PIL import Image, ImageDraw
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
+from sketch_to_photo.app.demo import UNKNOWN, held_out_pairs
 from sketch_to_photo.datasets import NpzShardsDataset
-from sketch_to_photo.demo import UNKNOWN, held_out_pairs
+from sketch_to_photo.mlops.model_registry import log_and_register, promote_if_better
 from sketch_to_photo.models import build_generator
-from sketch_to_photo.registry import log_and_register, promote_if_better
 from tests.conftest import PROJECT_ROOT
 from tests.test_demo import FULL_METADATA
 from tests.test_photograph import class_aware_generator

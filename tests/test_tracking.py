@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 
 from sketch_to_photo.datasets import NpzShardsDataset, ResumableShard
 from sketch_to_photo.hooks import MlflowRunLabelHooks
-from sketch_to_photo.tracking import (
+from sketch_to_photo.mlops.tracking import (
     EXPERIMENT_KIND_TAG,
     MODEL_TRAINING,
     categories_label,

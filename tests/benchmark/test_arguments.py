@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from sketch_to_photo.benchmark.__main__ import SECTIONS
+from sketch_to_photo.tools.benchmark.__main__ import SECTIONS
 
 # "(default 4096)", "(default auto: bf16 on ...)", "(default: ../shared/sketchy_sample)"
 STATED_DEFAULT = re.compile(r"\(default:? ([^):]+)[):]")
@@ -19,7 +19,7 @@ STATED_NUMBER = re.compile(r"\((\d+(?:\.\d+)?)(?: s)?\)$")
 def stated_defaults(section: str) -> list[tuple[str, str, object]]:
     """(option, the default its help states, its real default) for each option stating one."""
     parser = argparse.ArgumentParser()
-    importlib.import_module(f"sketch_to_photo.benchmark.{section}").add_arguments(parser)
+    importlib.import_module(f"sketch_to_photo.tools.benchmark.{section}").add_arguments(parser)
     stated = []
     for action in parser._actions:  # noqa: SLF001  (argparse has no public list of them)
         match = STATED_DEFAULT.search(action.help or "") or STATED_NUMBER.search(action.help or "")

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from sketch_to_photo.benchmark import ceiling
+from sketch_to_photo.tools.benchmark import ceiling
 from tests.benchmark.documented import one, section
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sketch_to_photo.benchmark import data
+from sketch_to_photo.tools.benchmark import data
 
 # The full Sketchy database (Sangkloy et al. 2016), as docs/benchmarks.md quotes it.
 SKETCHY_PHOTOS, SKETCHY_SKETCHES = 12_500, 75_471

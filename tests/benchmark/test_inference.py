@@ -13,10 +13,15 @@ import keras
 import numpy as np
 import pytest
 
-from sketch_to_photo.benchmark import inference
-from sketch_to_photo.inference import generate_photo, is_blank, load_image, sketch_to_rgb
 from sketch_to_photo.models import build_generator
-from sketch_to_photo.onnx_model import InputSpec
+from sketch_to_photo.prediction.onnx_runtime import InputSpec
+from sketch_to_photo.prediction.preprocessing import (
+    generate_photo,
+    is_blank,
+    load_image,
+    sketch_to_rgb,
+)
+from sketch_to_photo.tools.benchmark import inference
 from tests.benchmark.documented import one, section
 
 

@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from sketch_to_photo.benchmark import profile
+from sketch_to_photo.tools.benchmark import profile
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import psutil
 import pytest
 
-from sketch_to_photo.benchmark import serving
+from sketch_to_photo.tools.benchmark import serving
 
 DELAY = 0.02  # seconds the stub server takes per request
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sketch_to_photo.benchmark import streaming
 from sketch_to_photo.datasets import NpzShardsDataset
 from sketch_to_photo.models.data import count_pairs
+from sketch_to_photo.tools.benchmark import streaming
 
 
 def _args(*argv: str) -> argparse.Namespace:

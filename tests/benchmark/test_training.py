@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sketch_to_photo.benchmark import flops, training
-from sketch_to_photo.benchmark.reference import TutorialPix2Pix
 from sketch_to_photo.models import build_discriminator, build_generator
+from sketch_to_photo.tools.benchmark import flops, training
+from sketch_to_photo.tools.benchmark.reference import TutorialPix2Pix
 from tests.benchmark.documented import one, section
 
 TF_TUTORIAL_GENERATOR_PARAMS = 54_425_859

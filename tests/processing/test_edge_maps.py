@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from sketch_to_photo.processing.edge_maps import (
+from sketch_to_photo.data.processing.edge_maps import (
     EDGE_SUFFIX,
     _edge_map_shard,
     build_edge_map_shards,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sketch_to_photo.data.processing.fingerprints import fingerprint, fingerprint_of
 from sketch_to_photo.datasets import NpzShardsDataset, ResumableShard
-from sketch_to_photo.processing.fingerprints import fingerprint, fingerprint_of
 
 
 def test_a_fingerprint_follows_its_parts_and_the_input_versions():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sketch_to_photo.processing.grids import edge_map_grid, segmentation_grid
+from sketch_to_photo.data.processing.grids import edge_map_grid, segmentation_grid
 
 
 def test_an_edge_map_grid_of_nothing_is_a_blank_strip_and_rows_per_category():

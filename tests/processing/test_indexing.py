@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from sketch_to_photo.data.processing.indexing import (
+    index_photos,
+    index_sketches,
+    mark_invalid_sketches,
+)
+from sketch_to_photo.data.sketchy.synthetic import SUPPORTED_CATEGORIES
 from sketch_to_photo.datasets import SketchyTree
-from sketch_to_photo.processing.indexing import index_photos, index_sketches, mark_invalid_sketches
-from sketch_to_photo.sketchy.synthetic import SUPPORTED_CATEGORIES
 
 
 def test_sketches_photos_and_invalid_marks(synthetic_tree):

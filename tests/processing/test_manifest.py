@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from sketch_to_photo.processing.manifest import COUNT_COLUMNS, summarise_pairs
+from sketch_to_photo.data.processing.manifest import COUNT_COLUMNS, summarise_pairs
 
 INDEX = {"categories": ["ant"], "augmentations": ["tx_000000000000"], "invalid_lists": ["error"]}
 

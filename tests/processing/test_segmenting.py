@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from sketch_to_photo.data.processing.indexing import (
+    index_photos,
+    index_sketches,
+    mark_invalid_sketches,
+)
+from sketch_to_photo.data.processing.segmenting import segment_photos
+from sketch_to_photo.data.segmentation import SegmentationConfig
 from sketch_to_photo.datasets import ResumableShard, SketchyTree
-from sketch_to_photo.processing.indexing import index_photos, index_sketches, mark_invalid_sketches
-from sketch_to_photo.processing.segmenting import segment_photos
-from sketch_to_photo.segmentation import SegmentationConfig
 
 
 def test_one_resumable_shard_per_category_computed_on_demand(synthetic_tree):

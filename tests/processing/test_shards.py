@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from sketch_to_photo.processing.shards import FALLBACKS, build_pair_shards
+from sketch_to_photo.data.processing.shards import FALLBACKS, build_pair_shards
 
 NO_SKETCHES = pd.DataFrame(
     columns=["category", "augmentation", "photo_augmentation", "sketch_id", "photo_id",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from sketch_to_photo.processing.splitting import split_photos
+from sketch_to_photo.data.processing.splitting import split_photos
 
 
 def _photos() -> pd.DataFrame:

@@ -15,8 +15,7 @@ import py7zr
 import pytest
 from kedro.config import OmegaConfigLoader
 
-from sketch_to_photo.settings import CONFIG_LOADER_ARGS
-from sketch_to_photo.sketchy.download import (
+from sketch_to_photo.data.sketchy.download import (
     MARKER_NAME,
     ArchiveSpec,
     DownloadError,
@@ -25,7 +24,8 @@ from sketch_to_photo.sketchy.download import (
     extract_local,
     safe_extract_7z,
 )
-from sketch_to_photo.sketchy.layout import is_sketchy_tree
+from sketch_to_photo.data.sketchy.layout import is_sketchy_tree
+from sketch_to_photo.settings import CONFIG_LOADER_ARGS
 from tests.archive_server import ServerState
 from tests.conftest import PROJECT_ROOT
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from sketch_to_photo.sketchy.synthetic import SUPPORTED_CATEGORIES, SyntheticConfig, config_hash
+from sketch_to_photo.data.sketchy.synthetic import (
+    SUPPORTED_CATEGORIES,
+    SyntheticConfig,
+    config_hash,
+)
 
 
 def test_unknown_category_lists_the_supported_ones():

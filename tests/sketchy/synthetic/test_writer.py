@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from sketch_to_photo.sketchy.layout import (
+from sketch_to_photo.data.sketchy.layout import (
     DEFAULT_AUGMENTATION,
     INFO_ROOT,
     INVALID_LIST_FILES,
@@ -23,7 +23,7 @@ from sketch_to_photo.sketchy.layout import (
     photo_id_of,
     stats_category_name,
 )
-from sketch_to_photo.sketchy.synthetic import (
+from sketch_to_photo.data.sketchy.synthetic import (
     SUPPORTED_CATEGORIES,
     SyntheticConfig,
     config_hash,
