@@ -23,9 +23,9 @@ from sketch_to_photo.app.demo import UNKNOWN, held_out_pairs
 from sketch_to_photo.datasets import NpzShardsDataset
 from sketch_to_photo.mlops.model_registry import log_and_register, promote_if_better
 from sketch_to_photo.models import build_generator
+from tests.app.test_demo import FULL_METADATA
 from tests.conftest import PROJECT_ROOT
-from tests.test_demo import FULL_METADATA
-from tests.test_photograph import class_aware_generator
+from tests.prediction.test_photograph import class_aware_generator
 
 TIMEOUT = 120
 

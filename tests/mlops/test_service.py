@@ -27,7 +27,7 @@ from sketch_to_photo.mlops.service import (
 )
 from sketch_to_photo.models.export import export_onnx
 from tests.conftest import mlflow_store
-from tests.test_photograph import CATEGORIES, class_aware_generator, fixed_classifier
+from tests.prediction.test_photograph import CATEGORIES, class_aware_generator, fixed_classifier
 
 CLASSIFIER_NAMES = ["zebra", "teddy_bear", "ant", "alarm_clock"]  # guesses "ant" (index 2)
 # fixed_classifier(answer=2)'s probabilities: softmax of logits 5 for "ant", 0 for the others

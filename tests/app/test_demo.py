@@ -25,7 +25,7 @@ from sketch_to_photo.mlops.model_registry import log_and_register, promote_if_be
 from sketch_to_photo.prediction.onnx_runtime import OnnxModel
 from sketch_to_photo.prediction.photograph import sketch_to_photo
 from sketch_to_photo.prediction.preprocessing import SketchInputError
-from tests.test_photograph import class_aware_generator, teapot
+from tests.prediction.test_photograph import class_aware_generator, teapot
 
 CATEGORIES = ["alarm_clock", "ant", "teddy_bear"]
 FULL_METADATA = {

@@ -22,7 +22,7 @@ from sketch_to_photo.prediction.preprocessing import (
     sketch_to_rgb,
 )
 from sketch_to_photo.tools.benchmark import inference
-from tests.benchmark.documented import one, section
+from tests.tools.benchmark.documented import one, section
 
 
 def _args(*argv: str) -> argparse.Namespace:

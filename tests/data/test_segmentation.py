@@ -25,7 +25,7 @@ from sketch_to_photo.pipelines.data_processing.nodes import (
     mark_invalid_sketches,
 )
 
-SKETCHY_FULL = Path(__file__).resolve().parents[1].parent / "shared" / "sketchy_full"
+SKETCHY_FULL = Path(__file__).resolve().parents[2].parent / "shared" / "sketchy_full"
 # Of the first 30 ant photos, measured: 5 failures, 2 empty masks and 3 wrong objects (the leaves
 # of 21712 and 22773, a seed pod for 24050) that passed before outside_box (the inset rectangle
 # with area-only judgement: 7, most of them small ants cut out correctly). Slack for GrabCut's

@@ -15,7 +15,12 @@ from sketch_to_photo.app import photo_command
 from sketch_to_photo.mlops.model_registry import log_and_register, promote_if_better
 from sketch_to_photo.prediction.preprocessing import generate_photo
 from tests.conftest import mlflow_store
-from tests.test_photograph import CATEGORIES, class_aware_generator, fixed_classifier, teapot
+from tests.prediction.test_photograph import (
+    CATEGORIES,
+    class_aware_generator,
+    fixed_classifier,
+    teapot,
+)
 
 GENERATOR_METADATA = {"image_size": 32, "categories": CATEGORIES, "class_aware": True}
 # the classifier knows one more category, in another order; it always answers index 2: "ant"

@@ -15,7 +15,7 @@ from PIL import Image
 from sketch_to_photo.models import build_discriminator, build_generator
 from sketch_to_photo.tools.benchmark import flops, training
 from sketch_to_photo.tools.benchmark.reference import TutorialPix2Pix
-from tests.benchmark.documented import one, section
+from tests.tools.benchmark.documented import one, section
 
 TF_TUTORIAL_GENERATOR_PARAMS = 54_425_859
 TF_TUTORIAL_DISCRIMINATOR_PARAMS = 2_770_433

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from sketch_to_photo.tools.benchmark import ceiling
-from tests.benchmark.documented import one, section
+from tests.tools.benchmark.documented import one, section
 
 
 def _args(*argv: str) -> argparse.Namespace:

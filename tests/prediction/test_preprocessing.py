@@ -26,7 +26,7 @@ from sketch_to_photo.prediction.preprocessing import (
     to_model_range,
     to_uint8,
 )
-from tests.test_photograph import CATEGORIES, class_aware_generator
+from tests.prediction.test_photograph import CATEGORIES, class_aware_generator
 
 
 def _drawing(height: int = 48, width: int = 48) -> np.ndarray:
