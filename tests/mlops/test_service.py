@@ -8,6 +8,7 @@ import base64
 import io
 import json
 import math
+from pathlib import Path
 
 import cv2
 import mlflow
@@ -112,6 +113,18 @@ def test_registered_with_onnx_models_and_the_card(registered, service):
         client.get_model_version_by_alias(SERVICE_NAME, CHAMPION)
     follow_champion(SERVICE_NAME, version, promoted=True, client=client)
     assert int(client.get_model_version_by_alias(SERVICE_NAME, CHAMPION).version) == version
+
+
+def test_the_whole_package_travels_with_the_model(registered):
+    """code_paths is the sketch_to_photo package (not the mlops/ folder the registry lives in),
+    so the pickled service and its preprocessing import on a host without the project."""
+    _, version = registered
+    local = Path(mlflow.artifacts.download_artifacts(f"models:/{SERVICE_NAME}/{version}"))
+    package = local / "code" / "sketch_to_photo"
+    assert (package / "__init__.py").is_file()
+    assert (package / "mlops" / "service.py").is_file()
+    assert (package / "prediction" / "preprocessing.py").is_file()
+    assert sorted(p.name for p in (local / "code").iterdir()) == ["sketch_to_photo"]
 
 
 @pytest.mark.parametrize(
