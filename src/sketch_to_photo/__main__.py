@@ -1,8 +1,8 @@
 """The ``sketch-to-photo`` command (also ``python -m sketch_to_photo``).
 
-``sketch-to-photo photo SKETCH`` turns one sketch into a photo (:mod:`sketch_to_photo.app.photo_command`);
-anything else is ``kedro run`` with the same options, as this command always was:
-``sketch-to-photo run --pipelines inference`` or, without the word ``run``,
+``sketch-to-photo photo SKETCH`` turns one sketch into a photo
+(:mod:`sketch_to_photo.app.photo_command`); anything else is ``kedro run`` with the same options, as
+this command always was: ``sketch-to-photo run --pipelines inference`` or, without the word ``run``,
 ``sketch-to-photo --pipelines inference``.
 """
 

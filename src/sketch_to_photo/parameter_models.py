@@ -60,8 +60,9 @@ def _weights_source(value: str) -> str:
 
 
 def _md5(value: str) -> str:
-    """An MD5 as the downloader takes it (:func:`sketch_to_photo.data.sketchy.download.download_file`):
-    either case, surrounding spaces ignored; kept lower-case, as ``hashlib`` writes it."""
+    """An MD5 as the downloader takes it
+    (:func:`sketch_to_photo.data.sketchy.download.download_file`): either case, surrounding spaces
+    ignored; kept lower-case, as ``hashlib`` writes it."""
     digest = value.strip().lower()
     if not re.fullmatch(r"[0-9a-f]{32}", digest):
         raise ValueError("must be an MD5: 32 hexadecimal digits (0-9 and a-f, either case)")

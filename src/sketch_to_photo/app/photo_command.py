@@ -3,8 +3,8 @@
 The demo's path without the page: the project's MLflow store (``conf/<env>/mlflow.yml``, as
 ``kedro run`` writes to it), the registered generator (``champion`` unless told otherwise),
 the sketch classifier's guess when a class-aware generator is given no category, and the
-project's one preprocessing path (:func:`sketch_to_photo.prediction.preprocessing.read_sketch`). The input
-is checked before TensorFlow and MLflow are imported, so a wrong file fails at once.
+project's one preprocessing path (:func:`sketch_to_photo.prediction.preprocessing.read_sketch`). The
+input is checked before TensorFlow and MLflow are imported, so a wrong file fails at once.
 
 (Not ``cli.py``: Kedro reads a project's ``<package>/cli.py`` as its own command-line
 extension, and ``kedro run`` would then look for its ``run`` command there.)

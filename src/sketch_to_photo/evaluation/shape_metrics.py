@@ -17,8 +17,8 @@ features are not used because a category classifier finds a blob of the right co
 
 Images are uint8 (N, S, S, 3) RGB: sketches are dark strokes on white, photos are object
 cut-outs on white. A stroke is a pixel whose grey level is under
-:data:`sketch_to_photo.prediction.preprocessing.INK_LEVEL`; an image "paints" a pixel when any channel is
-more than :data:`PAINT_THRESHOLD` below white.
+:data:`sketch_to_photo.prediction.preprocessing.INK_LEVEL`; an image "paints" a pixel when any
+channel is more than :data:`PAINT_THRESHOLD` below white.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ Registered as ``sketch_to_photo_service`` beside each ``sketch_to_photo`` versio
 :func:`sketch_to_photo.mlops.model_registry.log_and_register_service`): an MLflow pyfunc holding the
 generator and the sketch classifier exported to ONNX and the model card, so that
 ``mlflow models serve -m models:/sketch_to_photo_service@champion`` serves it as it is. It
-runs the project's own preprocessing (:func:`sketch_to_photo.prediction.preprocessing.preprocess_sketch`)
-and needs ONNX Runtime, not TensorFlow. The batch inference pipeline calls the same object.
+runs the project's own preprocessing
+(:func:`sketch_to_photo.prediction.preprocessing.preprocess_sketch`) and needs ONNX Runtime, not
+TensorFlow. The batch inference pipeline calls the same object.
 """
 
 from __future__ import annotations

@@ -295,9 +295,10 @@ def unique_photos(
     """The distinct photos of the shards, one per photo (not one copy per sketch).
 
     Returns ``(photos, labels, photo_ids)``: float32 ``(N, S, S, 3)`` in [-1, 1] through the
-    same preprocessing as training (:func:`~sketch_to_photo.prediction.preprocessing.prepare_images`), int64
-    category labels and the photo ids, in shard order. A photo id seen in several shards is
-    kept once (its first occurrence).
+    same preprocessing as training
+    (:func:`~sketch_to_photo.prediction.preprocessing.prepare_images`), int64 category labels and
+    the photo ids, in shard order. A photo id seen in several shards is kept once (its first
+    occurrence).
     """
     seen: set[str] = set()
     photos: list[np.ndarray] = []

@@ -2,8 +2,8 @@
 
 :class:`OnnxModel` offers the part of ``keras.Model``'s interface that the project's inference
 path uses (``inputs[i].shape`` and ``predict_on_batch``), so
-:func:`sketch_to_photo.prediction.preprocessing.generator_inputs` and :mod:`sketch_to_photo.prediction.photograph` run
-either kind of model unchanged.
+:func:`sketch_to_photo.prediction.preprocessing.generator_inputs` and
+:mod:`sketch_to_photo.prediction.photograph` run either kind of model unchanged.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Generator recipes side by side on the same real pairs: ``python -m sketch_to_photo.tools.model_experiments``.
+"""Generator recipes side by side on the same real pairs:
+``python -m sketch_to_photo.tools.model_experiments``.
 
 Each variant is the ``training`` parameters of a configuration environment (``--env``, default
 ``cpu_real``) with a few keys changed. It is trained with the project's training node on the

@@ -1,6 +1,7 @@
 """Nodes of the evaluation pipeline: the parameters read, then the work done by
 :mod:`sketch_to_photo.evaluation` (judge, test loop, report, grid, champion rule),
-:mod:`sketch_to_photo.mlops.generator_registration` and :mod:`sketch_to_photo.mlops.service_registration`.
+:mod:`sketch_to_photo.mlops.generator_registration` and
+:mod:`sketch_to_photo.mlops.service_registration`.
 """
 
 from __future__ import annotations

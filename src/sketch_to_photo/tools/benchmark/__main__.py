@@ -1,4 +1,5 @@
-"""``python -m sketch_to_photo.tools.benchmark [sections] [--json FILE]``: measure and print one table."""
+"""``python -m sketch_to_photo.tools.benchmark [sections] [--json FILE]``: measure and print
+one table."""
 
 from __future__ import annotations
 

@@ -1,17 +1,18 @@
 """Inference speed: milliseconds per sketch through the project's inference path, Keras
 against ONNX Runtime.
 
-A sketch is drawn, encoded as PNG and sent through :mod:`sketch_to_photo.prediction.preprocessing` as the
-demo does: batch 1 is :func:`~sketch_to_photo.prediction.preprocessing.generate_photo` (decode, checks,
-resize, scale, generator in inference mode, back to uint8); batch 16 preprocesses each sketch
-with :func:`~sketch_to_photo.prediction.preprocessing.preprocess_sketch` and runs the generator once on the
-stack. For every image side (default 64, 128 and 256 px; 64 filters, 54.4M parameters at
-256 px) the generator's weights are random (the speed does not depend on them) and it is timed
+A sketch is drawn, encoded as PNG and sent through :mod:`sketch_to_photo.prediction.preprocessing`
+as the demo does: batch 1 is :func:`~sketch_to_photo.prediction.preprocessing.generate_photo`
+(decode, checks, resize, scale, generator in inference mode, back to uint8); batch 16 preprocesses
+each sketch with :func:`~sketch_to_photo.prediction.preprocessing.preprocess_sketch` and runs the
+generator once on the stack. For every image side (default 64, 128 and 256 px; 64 filters, 54.4M
+parameters at 256 px) the generator's weights are random (the speed does not depend on them) and it
+is timed
 
 - in Keras, in float32 and in the recommended precision for the machine (``auto``);
-- in ONNX Runtime (:class:`~sketch_to_photo.prediction.onnx_runtime.OnnxModel`), as the float32 export of
-  the same generator (:func:`~sketch_to_photo.models.export.export_onnx`), through the same
-  code.
+- in ONNX Runtime (:class:`~sketch_to_photo.prediction.onnx_runtime.OnnxModel`), as the float32
+  export of the same generator (:func:`~sketch_to_photo.models.export.export_onnx`), through the
+  same code.
 
 At each size and batch the generators take turns call by call (:func:`time_in_turns`), so the
 ratios compare calls from the same seconds even when the machine is not quite quiet. ONNX rows
