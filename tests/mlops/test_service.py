@@ -8,6 +8,7 @@ import base64
 import io
 import json
 import math
+import pickle
 from pathlib import Path
 
 import cv2
@@ -125,6 +126,16 @@ def test_the_whole_package_travels_with_the_model(registered):
     assert (package / "mlops" / "service.py").is_file()
     assert (package / "prediction" / "preprocessing.py").is_file()
     assert sorted(p.name for p in (local / "code").iterdir()) == ["sketch_to_photo"]
+
+
+def test_a_service_pickled_under_its_old_module_path_still_loads():
+    """Served models registered before the layout move pickled the class as
+    ``sketch_to_photo.serving.SketchToPhotoService``; in a process that has already imported
+    the project (the inference pipeline), unpickling must find it there."""
+    new_path = pickle.dumps(SketchToPhotoService(), protocol=0)
+    assert b"sketch_to_photo.mlops.service\nSketchToPhotoService" in new_path
+    old_path = new_path.replace(b"sketch_to_photo.mlops.service\n", b"sketch_to_photo.serving\n")
+    assert type(pickle.loads(old_path)) is SketchToPhotoService
 
 
 @pytest.mark.parametrize(
