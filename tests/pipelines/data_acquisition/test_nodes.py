@@ -9,7 +9,8 @@ import py7zr
 import pytest
 
 from sketch_to_photo.data.sketchy import layout
-from sketch_to_photo.data.sketchy.download import MARKER_NAME, DownloadError
+from sketch_to_photo.data.sketchy.archives import MARKER_NAME
+from sketch_to_photo.data.sketchy.download import DownloadError
 from sketch_to_photo.pipelines.data_acquisition.nodes import acquire_sketchy
 
 SMALL = {

@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from sketch_to_photo.data.sketchy import layout
-from sketch_to_photo.data.sketchy.download import (
+from sketch_to_photo.data.sketchy.archives import (
     ArchiveSpec,
-    DownloadError,
     acquire_sketchy_archives,
     extract_local,
 )
+from sketch_to_photo.data.sketchy.download import DownloadError
 from sketch_to_photo.data.sketchy.synthetic import (
     SyntheticConfig,
     config_hash,
