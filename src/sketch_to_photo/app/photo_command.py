@@ -29,7 +29,7 @@ from sketch_to_photo.prediction.photograph import display_name
 from sketch_to_photo.prediction.preprocessing import SketchInputError, read_sketch
 
 if TYPE_CHECKING:
-    from sketch_to_photo.app.demo import MlflowStore, ModelVersion
+    from sketch_to_photo.app.registered_models import MlflowStore, ModelVersion
     from sketch_to_photo.prediction.photograph import Result
 
 PROG = "sketch-to-photo photo"
@@ -137,7 +137,7 @@ def check_output(output: Path, sketch: Path) -> None:
 
 def store_at(tracking_uri: str) -> MlflowStore:
     """A store given on the command line: tracking and registry at the same URI."""
-    from sketch_to_photo.app.demo import MlflowStore
+    from sketch_to_photo.app.registered_models import MlflowStore
 
     return MlflowStore(tracking_uri, tracking_uri)
 
@@ -148,7 +148,7 @@ def project_store(env: str | None) -> MlflowStore:
     from kedro.framework.startup import bootstrap_project
     from kedro.utils import find_kedro_project
 
-    from sketch_to_photo.app.demo import project_mlflow_store
+    from sketch_to_photo.app.registered_models import project_mlflow_store
 
     root = find_kedro_project(Path.cwd())
     if root is None:
@@ -198,7 +198,7 @@ def photograph_file(
 ) -> Photo:
     """Load the generator ``model`` (default: the champion) and, when it must guess the
     category, the sketch classifier; make the photo and write it to ``output``."""
-    from sketch_to_photo.app.demo import (
+    from sketch_to_photo.app.registered_models import (
         CLASSIFIER_NAME,
         GENERATOR_NAME,
         load_registered_model,

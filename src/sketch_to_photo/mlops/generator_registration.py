@@ -11,7 +11,7 @@ from typing import Any
 import keras
 from mlflow import MlflowClient
 
-from sketch_to_photo.app.demo import registry_card
+from sketch_to_photo.app.model_card import registry_card
 from sketch_to_photo.evaluation.champion import (
     CHAMPION_SHAPE_METRICS,
     champion_disqualification,

@@ -12,7 +12,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from sketch_to_photo.app.demo import registry_card
+from sketch_to_photo.app.model_card import registry_card
 from sketch_to_photo.mlops import generator_registration
 from sketch_to_photo.mlops.generator_registration import version_tags
 from sketch_to_photo.mlops.model_registry import (

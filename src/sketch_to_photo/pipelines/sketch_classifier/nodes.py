@@ -18,7 +18,7 @@ import tensorflow as tf
 from matplotlib.figure import Figure
 from mlflow import MlflowClient
 
-from sketch_to_photo.app.demo import CLASSIFIER, registry_card
+from sketch_to_photo.app.model_card import CLASSIFIER, registry_card
 from sketch_to_photo.data.pairs import split_shards, training_shards
 from sketch_to_photo.datasets import ShardLoaders
 from sketch_to_photo.mlops.model_registry import (
