@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from kedro.io.core import DatasetError
 
-from sketch_to_photo.data.segmentation import read_rgb
+from sketch_to_photo.data.segmentation.files import read_rgb
 from sketch_to_photo.data.sketchy import layout
 from sketch_to_photo.datasets import SketchyTree, SketchyTreeDataset
 

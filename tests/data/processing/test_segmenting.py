@@ -8,7 +8,7 @@ from sketch_to_photo.data.processing.indexing import (
     mark_invalid_sketches,
 )
 from sketch_to_photo.data.processing.segmenting import segment_photos
-from sketch_to_photo.data.segmentation import SegmentationConfig
+from sketch_to_photo.data.segmentation.config import SegmentationConfig
 from sketch_to_photo.datasets import ResumableShard, SketchyTree
 
 

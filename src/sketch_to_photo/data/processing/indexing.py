@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 import numpy as np
 import pandas as pd
 
-from sketch_to_photo.data.segmentation import BBox, ink_box, sketch_extent
+from sketch_to_photo.data.segmentation.boxes import BBox, ink_box, sketch_extent
 from sketch_to_photo.data.sketchy import layout
 from sketch_to_photo.datasets import SketchyTree
 

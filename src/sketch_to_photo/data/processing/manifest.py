@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from sketch_to_photo.data.pairs import SPLITS, split_and_category
-from sketch_to_photo.data.segmentation import FAILURE_REASONS
+from sketch_to_photo.data.segmentation.failures import FAILURE_REASONS
 from sketch_to_photo.datasets import LazyNpz, SketchyTree
 
 logger = logging.getLogger(__name__)

@@ -13,7 +13,9 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from sketch_to_photo.data.processing.fingerprints import fingerprint
-from sketch_to_photo.data.segmentation import BBox, SegmentationConfig, segment_files
+from sketch_to_photo.data.segmentation.boxes import BBox
+from sketch_to_photo.data.segmentation.config import SegmentationConfig
+from sketch_to_photo.data.segmentation.files import segment_files
 from sketch_to_photo.datasets import ResumableShard, SketchyTree
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,8 @@ from matplotlib.figure import Figure
 from sketch_to_photo.data.processing import indexing, manifest, segmenting, splitting
 from sketch_to_photo.data.processing import shards as _shards
 from sketch_to_photo.data.processing.grids import segmentation_grid
-from sketch_to_photo.data.segmentation import SegmentationConfig, resolve_workers
+from sketch_to_photo.data.segmentation.config import SegmentationConfig
+from sketch_to_photo.data.segmentation.files import resolve_workers
 from sketch_to_photo.datasets import LazyNpz, ResumableShard, SketchyTree
 
 

@@ -20,14 +20,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from sketch_to_photo.data.segmentation import (
-    BBox,
-    ImageLoader,
-    SegmentationConfig,
-    resolve_workers,
-    segment_files,
-    segment_object,
-)
+from sketch_to_photo.data.segmentation.boxes import BBox
+from sketch_to_photo.data.segmentation.config import SegmentationConfig
+from sketch_to_photo.data.segmentation.files import ImageLoader, resolve_workers, segment_files
+from sketch_to_photo.data.segmentation.grabcut import segment_object
 from sketch_to_photo.data.sketchy import layout
 from sketch_to_photo.data.sketchy.synthetic import SyntheticConfig, generate_synthetic_sketchy
 from sketch_to_photo.datasets import NpzShardsDataset, SketchyTree
