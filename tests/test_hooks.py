@@ -1,6 +1,6 @@
 """Project hooks: a run whose upstream outputs are missing stops first, naming what is missing
 and which pipeline makes it (the other hooks are tested in tests/mlops/test_tracking.py and
-tests/test_parameter_models.py)."""
+tests/parameter_models/test_validation.py)."""
 
 from __future__ import annotations
 

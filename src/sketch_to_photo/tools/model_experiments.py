@@ -116,8 +116,8 @@ def apply_settings(training: dict[str, Any], settings: list[str]) -> dict[str, A
     """``training`` with each ``--set KEY=VALUE`` applied (``perceptual.weight=0`` reaches into
     the group), the values read as ``kedro run --params`` reads them (YAML: ``20``, ``0.5``,
     ``true``, ``[a, b]``), and the result validated like ``kedro run``'s parameters
-    (:class:`sketch_to_photo.parameter_models.TrainingParams`): a misspelt key or a wrong value is a
-    :class:`ParameterError` naming it, never silently ignored."""
+    (:class:`sketch_to_photo.parameter_models.training.TrainingParams`): a misspelt key or a wrong
+    value is a :class:`ParameterError` naming it, never silently ignored."""
     for item in settings:
         key, equals, _ = item.partition("=")
         if not equals or not key.strip():
