@@ -1,4 +1,4 @@
-"""Shape metrics and photo-likeness on small drawn fixtures (cv2 shapes, seeded textures)."""
+"""Shape metrics on small drawn fixtures (cv2 shapes)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,9 @@ import pytest
 
 from sketch_to_photo.evaluation.shape_metrics import (
     PAINT_THRESHOLD,
-    PHOTO_FEATURE_NAMES,
-    PhotoStatistics,
     chamfer_distance,
     hull_fill,
-    kernel_distance,
     painted_masks,
-    photo_features,
     stroke_masks,
     stroke_recall,
 )
@@ -27,12 +23,12 @@ CENTRE = (32, 32)
 RADIUS = 16
 
 
-def _white() -> np.ndarray:
+def white_canvas() -> np.ndarray:
     return np.full((SIZE, SIZE, 3), 255, np.uint8)
 
 
 def _circle_sketch(centre: tuple[int, int] = CENTRE, radius: int = RADIUS) -> np.ndarray:
-    sketch = _white()
+    sketch = white_canvas()
     cv2.circle(sketch, centre, radius, (0, 0, 0), 1)
     return sketch
 
@@ -42,18 +38,18 @@ def _disc(
     radius: int = RADIUS,
     colour: tuple[int, int, int] = (180, 60, 40),
 ) -> np.ndarray:
-    image = _white()
+    image = white_canvas()
     cv2.circle(image, centre, radius, colour, -1)
     return image
 
 
-def _batch(*images: np.ndarray) -> np.ndarray:
+def batch_of(*images: np.ndarray) -> np.ndarray:
     return np.stack(images)
 
 
 def test_a_matching_disc_recalls_the_strokes_and_a_shifted_one_does_not():
-    sketches = _batch(_circle_sketch(), _circle_sketch())
-    images = _batch(_disc(), _disc(centre=(42, 32)))
+    sketches = batch_of(_circle_sketch(), _circle_sketch())
+    images = batch_of(_disc(), _disc(centre=(42, 32)))
     recall = stroke_recall(sketches, images)
     chamfer = chamfer_distance(sketches, images)
     assert recall[0] > 0.95 and recall[1] < 0.4
@@ -61,18 +57,18 @@ def test_a_matching_disc_recalls_the_strokes_and_a_shifted_one_does_not():
 
 
 def test_tolerance_decides_how_far_an_edge_may_be():
-    sketches = _batch(_circle_sketch())
-    images = _batch(_disc(centre=(36, 32)))  # the outline 4 px off on the left and right
+    sketches = batch_of(_circle_sketch())
+    images = batch_of(_disc(centre=(36, 32)))  # the outline 4 px off on the left and right
     tight = stroke_recall(sketches, images, tolerance=1.0)[0]
     loose = stroke_recall(sketches, images, tolerance=5.0)[0]
     assert loose > 0.95 and tight < loose - 0.2
 
 
 def test_spurious_edges_cost_chamfer_but_not_recall():
-    sketches = _batch(_circle_sketch(), _circle_sketch())
+    sketches = batch_of(_circle_sketch(), _circle_sketch())
     cluttered = _disc()
     cv2.rectangle(cluttered, (2, 2), (12, 12), (20, 20, 20), -1)  # an object the sketch lacks
-    images = _batch(_disc(), cluttered)
+    images = batch_of(_disc(), cluttered)
     recall = stroke_recall(sketches, images)
     chamfer = chamfer_distance(sketches, images)
     assert recall[1] == pytest.approx(recall[0], abs=0.02)
@@ -80,8 +76,8 @@ def test_spurious_edges_cost_chamfer_but_not_recall():
 
 
 def test_no_edges_gives_zero_recall_and_the_diagonal_and_no_strokes_gives_nan():
-    sketches = _batch(_circle_sketch(), _white())
-    images = _batch(_white(), _disc())
+    sketches = batch_of(_circle_sketch(), white_canvas())
+    images = batch_of(white_canvas(), _disc())
     recall = stroke_recall(sketches, images)
     chamfer = chamfer_distance(sketches, images)
     fill = hull_fill(sketches, images)
@@ -93,7 +89,7 @@ def test_hull_fill_prefers_the_filled_object_to_a_copy_of_the_sketch():
     sketch = _circle_sketch()
     half = _disc()
     half[:, CENTRE[0] :] = 255  # only the left half of the object
-    fill = hull_fill(_batch(sketch, sketch, sketch), _batch(_disc(), sketch, half))
+    fill = hull_fill(batch_of(sketch, sketch, sketch), batch_of(_disc(), sketch, half))
     assert fill[0] > 0.95  # the hull includes the stroke ring, which the disc nearly covers
     assert fill[1] < 0.25  # the strokes are a thin ring of the hull
     assert fill[2] == pytest.approx(0.5, abs=0.06)
@@ -103,140 +99,24 @@ def test_paint_threshold_separates_paper_white_from_pale_colour():
     sketch = _circle_sketch()
     almost_white = _disc(colour=(255 - PAINT_THRESHOLD + 5,) * 3)
     pale = _disc(colour=(255, 255, 255 - PAINT_THRESHOLD - 5))  # pale yellow: only blue is low
-    fill = hull_fill(_batch(sketch, sketch), _batch(almost_white, pale))
+    fill = hull_fill(batch_of(sketch, sketch), batch_of(almost_white, pale))
     assert fill[0] == 0.0 and fill[1] > 0.95
-    assert painted_masks(_batch(pale))[0, CENTRE[1], CENTRE[0]]
+    assert painted_masks(batch_of(pale))[0, CENTRE[1], CENTRE[0]]
 
 
 def test_strokes_are_pixels_darker_than_the_ink_level():
-    sketch = _white()
+    sketch = white_canvas()
     sketch[10, 10] = 199  # ink
     sketch[20, 20] = 201  # too light to be a stroke
-    strokes = stroke_masks(_batch(sketch))[0]
+    strokes = stroke_masks(batch_of(sketch))[0]
     assert strokes[10, 10] and not strokes[20, 20] and strokes.sum() == 1
 
 
 def test_inputs_are_checked():
     with pytest.raises(ValueError, match="differ in shape"):
-        stroke_recall(_batch(_circle_sketch()), _batch(_disc(), _disc()))
+        stroke_recall(batch_of(_circle_sketch()), batch_of(_disc(), _disc()))
     with pytest.raises(ValueError, match="uint8"):
-        hull_fill(_batch(_circle_sketch()).astype(np.float32), _batch(_disc()))
-
-
-# --------------------------------------------------------------------------- photo-likeness
-
-
-def _texture(rng: np.random.Generator, size: int) -> np.ndarray:
-    """Zero-mean texture over several scales (photos have detail at every scale)."""
-    total = np.zeros((size, size), np.float32)
-    for sigma, weight in ((0.8, 1.0), (2.5, 1.0), (6.0, 1.0)):
-        octave = cv2.GaussianBlur(rng.normal(size=(size, size)).astype(np.float32), (0, 0), sigma)
-        total += weight * octave / (octave.std() + 1e-6)
-    return total / 3
-
-
-def _objects(seed: int, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Textured ellipses with a few dark parts on white, drawn at 2x and shrunk (soft borders
-    like a photo cut-out), and their flat-colour copies."""
-    rng = np.random.default_rng(seed)
-    big = 2 * SIZE
-    textured = np.empty((count, SIZE, SIZE, 3), np.uint8)
-    flat = np.empty_like(textured)
-    for i in range(count):
-        mask = np.zeros((big, big), np.uint8)
-        centre = tuple(int(v) for v in rng.integers(52, 76, 2))
-        axes = tuple(int(v) for v in rng.integers(24, 46, 2))
-        cv2.ellipse(mask, centre, axes, float(rng.uniform(0, 180)), 0, 360, 1, -1)
-        colour = rng.uniform(50, 200, 3)
-        body = colour + 45 * _texture(rng, big)[..., None] * rng.uniform(0.6, 1.4, 3)
-        body = np.clip(body, 0, 255).astype(np.uint8)
-        for _ in range(3):
-            start, end = rng.integers(30, 98, 2), rng.integers(30, 98, 2)
-            cv2.line(body, tuple(map(int, start)), tuple(map(int, end)), (30, 25, 20), 3)
-        inside = mask.astype(bool)[..., None]
-        mean_colour = body[mask.astype(bool)].mean(axis=0)
-        white = np.full((big, big, 3), 255.0)
-        textured[i] = _shrink(np.where(inside, body, white))
-        flat[i] = _shrink(np.where(inside, mean_colour, white))
-    return textured, flat
-
-
-def _shrink(image: np.ndarray) -> np.ndarray:
-    return cv2.resize(np.rint(image).astype(np.uint8), (SIZE, SIZE), interpolation=cv2.INTER_AREA)
-
-
-def _blur(images: np.ndarray, sigma: float) -> np.ndarray:
-    return np.stack([cv2.GaussianBlur(image, (0, 0), sigma) for image in images])
-
-
-@pytest.fixture(scope="module")
-def statistics() -> PhotoStatistics:
-    reference, _ = _objects(seed=0, count=80)
-    return PhotoStatistics.fit(reference)
-
-
-def test_photo_likeness_ranks_textured_objects_above_blurred_flat_and_sketched_ones(statistics):
-    photos, flat = _objects(seed=1, count=40)
-    outlines = np.stack([_outline(photo) for photo in photos])
-    constant = np.repeat(photos.mean(axis=0, keepdims=True).astype(np.uint8), len(photos), 0)
-    real = statistics.kid(photos)
-    others = {
-        "blur 1": statistics.kid(_blur(photos, 1.0)),
-        "blur 2": statistics.kid(_blur(photos, 2.0)),
-        "flat colour": statistics.kid(flat),
-        "outline sketch": statistics.kid(outlines),
-        "mean image": statistics.kid(constant),
-    }
-    assert all(score > 20 * max(real, 0.5) for score in others.values()), (real, others)
-    assert others["blur 2"] > others["blur 1"]  # more blur, less like a photo
-
-
-def _outline(photo: np.ndarray) -> np.ndarray:
-    """A sketch of the photo's silhouette: black strokes on white."""
-    mask = painted_masks(photo[None])[0].astype(np.uint8)
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    sketch = np.full_like(photo, 255)
-    cv2.drawContours(sketch, contours, -1, (0, 0, 0), 1)
-    return sketch
-
-
-def test_fit_drops_repeated_photos_and_is_deterministic():
-    photos, _ = _objects(seed=2, count=30)
-    once = PhotoStatistics.fit(photos)
-    repeated = PhotoStatistics.fit(np.concatenate([photos, photos[::-1], photos]))
-    assert len(repeated.reference) == len(once.reference) == 30
-    probe = _blur(photos[:10], 1.5)
-    assert repeated.kid(probe) == once.kid(probe)
-    with pytest.raises(ValueError, match="64x64"):
-        once.kid(np.full((2, 32, 32, 3), 255, np.uint8))
-
-
-def test_features_are_finite_for_blank_black_and_single_pixel_images():
-    blank, black, dot = _white(), np.zeros((SIZE, SIZE, 3), np.uint8), _white()
-    dot[5, 5] = 0
-    features = photo_features(_batch(blank, black, dot))
-    assert features.shape == (3, len(PHOTO_FEATURE_NAMES))
-    assert np.isfinite(features).all()
-    painted = PHOTO_FEATURE_NAMES.index("painted_share")
-    assert features[:, painted].tolist() == [0.0, 1.0, 1 / SIZE**2]
-
-
-def test_kernel_distance_is_the_unbiased_mmd_with_the_cubic_kernel():
-    rng = np.random.default_rng(3)
-    a, b = rng.normal(size=(7, 4)), rng.normal(0.5, 1.0, size=(5, 4))
-
-    def k(x: np.ndarray, y: np.ndarray) -> float:
-        return float((x @ y / 4 + 1) ** 3)
-
-    within_a = sum(k(a[i], a[j]) for i in range(7) for j in range(7) if i != j) / 42
-    within_b = sum(k(b[i], b[j]) for i in range(5) for j in range(5) if i != j) / 20
-    across = sum(k(x, y) for x in a for y in b) / 35
-    assert kernel_distance(a, b) == pytest.approx(within_a + within_b - 2 * across)
-    assert kernel_distance(a, b) == pytest.approx(kernel_distance(b, a))
-    same = rng.normal(size=(400, 4))
-    assert abs(kernel_distance(same[:200], same[200:])) < 0.1 * kernel_distance(same, same + 1)
-    with pytest.raises(ValueError, match="at least two"):
-        kernel_distance(a[:1], b)
+        hull_fill(batch_of(_circle_sketch()).astype(np.float32), batch_of(_disc()))
 
 
 def test_the_module_does_not_import_tensorflow():

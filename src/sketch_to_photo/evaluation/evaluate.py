@@ -15,6 +15,7 @@ from sketch_to_photo.data.pairs import shard_labels, split_shards
 from sketch_to_photo.datasets import ShardLoaders
 from sketch_to_photo.evaluation import baselines
 from sketch_to_photo.evaluation.feature_models import inception_features_model, perceptual_distance
+from sketch_to_photo.evaluation.photo_likeness import PhotoStatistics
 from sketch_to_photo.evaluation.pixel_metrics import frechet_distance
 from sketch_to_photo.evaluation.report import (
     add_photo_likeness,
@@ -23,7 +24,6 @@ from sketch_to_photo.evaluation.report import (
     faithfulness_section,
 )
 from sketch_to_photo.evaluation.scoring import score_systems
-from sketch_to_photo.evaluation.shape_metrics import PhotoStatistics
 from sketch_to_photo.prediction.preprocessing import is_class_aware, to_uint8
 
 logger = logging.getLogger(__name__)
