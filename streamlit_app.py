@@ -6,7 +6,9 @@ registered sketch classifier guesses its category (a class-aware generator draws
 unless the user picks another). The page shows the loaded model's card, read from the registry:
 what it was trained on and how it scored. The MLflow store is the one ``kedro run`` writes to,
 read from the project's ``conf/`` (``mlflow.yml``). The logic lives in
-:mod:`sketch_to_photo.demo`; this file is only the page.
+:mod:`sketch_to_photo.app.registered_models` (the store, its versions, loading one),
+:mod:`sketch_to_photo.app.model_card` and :mod:`sketch_to_photo.app.demo` (the sketch
+inputs, the ONNX Runtime twin, the display); this file is only the page.
 """
 
 from __future__ import annotations
@@ -24,27 +26,26 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from streamlit_drawable_canvas import st_canvas
 
-from sketch_to_photo.demo import (
-    CLASSIFIER_NAME,
-    GENERATOR_NAME,
-    MAKE_MODELS_COMMAND,
+from sketch_to_photo.app.demo import (
     HeldOutPair,
-    MlflowStore,
-    ModelCard,
-    ModelVersion,
     canvas_sketch,
     enlarge,
     held_out_pairs,
-    list_names,
-    load_registered_model,
-    model_card,
     onnx_runtime_twin,
-    project_mlflow_store,
     read_upload,
+)
+from sketch_to_photo.app.model_card import ModelCard, list_names, model_card
+from sketch_to_photo.app.registered_models import (
+    CLASSIFIER_NAME,
+    GENERATOR_NAME,
+    MAKE_MODELS_COMMAND,
+    MlflowStore,
+    ModelVersion,
+    load_registered_model,
+    project_mlflow_store,
     registered_versions,
 )
-from sketch_to_photo.inference import SketchInputError, png_bytes
-from sketch_to_photo.photograph import (
+from sketch_to_photo.prediction.photograph import (
     CategoryNeeded,
     LoadedModel,
     classify,
@@ -52,6 +53,7 @@ from sketch_to_photo.photograph import (
     guessed_category,
     sketch_to_photo,
 )
+from sketch_to_photo.prediction.preprocessing import SketchInputError, png_bytes
 
 PROJECT_PATH = Path(__file__).resolve().parent
 CANVAS_SIZE = 320

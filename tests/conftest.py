@@ -16,7 +16,7 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from mlflow import MlflowClient
 
-from sketch_to_photo.sketchy.synthetic import SyntheticConfig, generate_synthetic_sketchy
+from sketch_to_photo.data.sketchy.synthetic import SyntheticConfig, generate_synthetic_sketchy
 from tests.archive_server import server  # noqa: F401  (fixture shared by download tests)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

@@ -467,7 +467,7 @@ def params_problems(root: Path, env: str, value: str) -> list[str]:
     from kedro.config import OmegaConfigLoader  # noqa: PLC0415
     from kedro.framework.cli.utils import _split_params  # noqa: PLC0415 - kedro run's parser
 
-    from sketch_to_photo.config import ParameterError, validate_parameters  # noqa: PLC0415
+    from sketch_to_photo.parameter_models import ParameterError, validate_parameters  # noqa: PLC0415
     from sketch_to_photo.settings import CONFIG_LOADER_ARGS  # noqa: PLC0415
 
     # a placeholder (`<sample>`, `...`) stands for a value: check its key, not the value

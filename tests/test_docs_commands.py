@@ -87,7 +87,8 @@ def test_documented_clis_answer_help_with_their_options(
         " ".join(["python" if a[0] == sys.executable else Path(a[0]).name, *a[1:]]) for a in helps
     }
     # the project's own CLIs are among them (a parser that found no command would pass vacuously)
-    assert {"kedro run --help", "python -m sketch_to_photo.benchmark --help"} <= ran, sorted(ran)
+    own = {"kedro run --help", "python -m sketch_to_photo.tools.benchmark --help"}
+    assert own <= ran, sorted(ran)
     problems = help_problems(all_commands, helps)
     assert not problems, _listed(problems)
 
@@ -136,9 +137,9 @@ PLANTS = {
     ),
     "a module that does not exist": (
         "docs/training.md",
-        "python -m sketch_to_photo.benchmark training inference",
-        "python -m sketch_to_photo.benchmarks training inference",
-        "no module `sketch_to_photo.benchmarks`",
+        "python -m sketch_to_photo.tools.benchmark training inference",
+        "python -m sketch_to_photo.tools.benchmarks training inference",
+        "no module `sketch_to_photo.tools.benchmarks`",
     ),
     "a tool not in the virtualenv": (
         "docs/demo.md",

@@ -88,7 +88,7 @@ from kedro.config import OmegaConfigLoader
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from sketch_to_photo.sketchy.synthetic import SyntheticConfig, generate_synthetic_sketchy
+from sketch_to_photo.data.sketchy.synthetic import SyntheticConfig, generate_synthetic_sketchy
 from tests.conftest import TINY_RUN, make_project
 
 logger = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Project hooks: a run whose upstream outputs are missing stops first, naming what is missing
-and which pipeline makes it (the other hooks are tested in tests/test_tracking.py and
-tests/test_config.py)."""
+and which pipeline makes it (the other hooks are tested in tests/mlops/test_tracking.py and
+tests/parameter_models/test_validation.py)."""
 
 from __future__ import annotations
 

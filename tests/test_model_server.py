@@ -5,7 +5,7 @@ a readable message and leaves the server serving.
 
 The default run trains a plain generator (``training.class_aware: false``), which takes no
 category; a picked category is tested on a second server with a small class-aware service
-model registered here (its logic without HTTP: tests/test_serving.py)."""
+model registered here (its logic without HTTP: tests/mlops/test_service.py)."""
 
 from __future__ import annotations
 
@@ -29,11 +29,11 @@ import pytest
 import requests
 from PIL import Image
 
-from sketch_to_photo.photograph import LoadedModel, classify
-from sketch_to_photo.registry import follow_champion, log_and_register_service
-from sketch_to_photo.serving import SERVICE_NAME
+from sketch_to_photo.mlops.model_registry import follow_champion, log_and_register_service
+from sketch_to_photo.mlops.service import SERVICE_NAME
+from sketch_to_photo.prediction.photograph import LoadedModel, classify
 from tests.conftest import MADE_AND_REAL, TINY_RUN, mlflow_store
-from tests.test_photograph import CATEGORIES, class_aware_generator, fixed_classifier
+from tests.prediction.test_photograph import CATEGORIES, class_aware_generator, fixed_classifier
 
 MODEL_URI = f"models:/{SERVICE_NAME}@champion"
 STARTUP_SECONDS = 120

@@ -16,9 +16,9 @@ import numpy as np
 import py7zr
 import pytest
 
+from sketch_to_photo.data.sketchy.download import DownloadError
+from sketch_to_photo.data.sketchy.synthetic import SUPPORTED_CATEGORIES
 from sketch_to_photo.datasets import LazyNpz
-from sketch_to_photo.sketchy.download import DownloadError
-from sketch_to_photo.sketchy.synthetic import SUPPORTED_CATEGORIES
 from tests.conftest import DATA_PIPELINES, SMALL_RUN, run
 
 CATEGORIES = list(SUPPORTED_CATEGORIES)  # conf/base/globals.yml's four

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from mlflow import MlflowClient
 
-from sketch_to_photo.inference import generate_photo, preprocess_sketch
+from sketch_to_photo.prediction.preprocessing import generate_photo, preprocess_sketch
 
 
 def _client(project: Path) -> MlflowClient:

@@ -1,8 +1,8 @@
 """The ``sketch-to-photo`` command (also ``python -m sketch_to_photo``).
 
-``sketch-to-photo photo SKETCH`` turns one sketch into a photo (:mod:`sketch_to_photo.photo_command`);
-anything else is ``kedro run`` with the same options, as this command always was:
-``sketch-to-photo run --pipelines inference`` or, without the word ``run``,
+``sketch-to-photo photo SKETCH`` turns one sketch into a photo
+(:mod:`sketch_to_photo.app.photo_command`); anything else is ``kedro run`` with the same options, as
+this command always was: ``sketch-to-photo run --pipelines inference`` or, without the word ``run``,
 ``sketch-to-photo --pipelines inference``.
 """
 
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None, **kwargs: Any) -> Any:
     """Dispatch ``argv`` (default: the command line's words) to ``photo`` or ``kedro run``."""
     args = sys.argv[1:] if argv is None else list(argv)
     if args[:1] == ["photo"]:
-        from sketch_to_photo.photo_command import main as photo  # noqa: PLC0415 - no Kedro run set-up
+        from sketch_to_photo.app.photo_command import main as photo  # noqa: PLC0415 - no Kedro run set-up
 
         return photo(args[1:])
     if args[:1] in (["-h"], ["--help"]):

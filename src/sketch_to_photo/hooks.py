@@ -13,14 +13,14 @@ from kedro.framework.project import pipelines as project_pipelines
 from kedro.io import CatalogProtocol, DatasetError
 from kedro.pipeline import Node, Pipeline
 
-from sketch_to_photo.config import validate_parameters
-from sketch_to_photo.tracking import env_label, label_run, run_name, run_tags, runs_list_url
+from sketch_to_photo.mlops.tracking import env_label, label_run, run_name, run_tags, runs_list_url
+from sketch_to_photo.parameter_models import validate_parameters
 
 logger = logging.getLogger(__name__)
 
 
 class ParameterValidationHooks:
-    """Check every parameter group against its typed model (:mod:`sketch_to_photo.config`)
+    """Check every parameter group against its typed model (:mod:`sketch_to_photo.parameter_models`)
     as soon as the context exists: a wrong value or a misspelt key stops ``kedro run`` before
     the catalog is built or any node runs, with one message listing every problem."""
 
@@ -135,7 +135,7 @@ class MlflowRunLabelHooks:
     ``index.categories``), ``training: ...`` for a run of named pipelines; the tags ``env``,
     ``categories``, ``category_count``, ``image_size`` and ``data_source``. Also marks the
     experiment as model training, so that the MLflow UI opens on its runs
-    (:mod:`sketch_to_photo.tracking`). Does nothing when kedro-mlflow opened no run."""
+    (:mod:`sketch_to_photo.mlops.tracking`). Does nothing when kedro-mlflow opened no run."""
 
     def __init__(self) -> None:
         self._env: str | None = None

@@ -9,7 +9,7 @@ browser tests do, and writes demo_draw.png, demo_test_split.png and kedro_viz.pn
 
 serves the project's MLflow store with ``mlflow server`` and writes mlflow_runs.png (the runs
 list with the headline columns), mlflow_compare.png (the two newest variants of the newest
-``python -m sketch_to_photo.experiments`` run compared; skipped without one) and
+``python -m sketch_to_photo.tools.model_experiments`` run compared; skipped without one) and
 mlflow_version.png (the ``sketch_to_photo`` champion's page, else the newest version's, with
 its model card).
 
@@ -26,7 +26,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from sketch_to_photo.tracking import runs_list_url
+from sketch_to_photo.mlops.tracking import runs_list_url
 from tests.browser.drive import (
     MLFLOW_ASSISTANT_CLOSED,
     MLFLOW_MODEL_TRAINING_VIEW,

@@ -12,7 +12,7 @@ import pytest
 from mlflow import MlflowClient
 
 from sketch_to_photo.datasets import NpzShardsDataset
-from sketch_to_photo.tracking import runs_list_url, shards_digest
+from sketch_to_photo.mlops.tracking import runs_list_url, shards_digest
 from tests.browser.drive import (
     MLFLOW_ASSISTANT_CLOSED,
     add_run_columns,

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from kedro.io.core import DatasetError
 
+from sketch_to_photo.data.segmentation.files import read_rgb
+from sketch_to_photo.data.sketchy import layout
 from sketch_to_photo.datasets import SketchyTree, SketchyTreeDataset
-from sketch_to_photo.segmentation import read_rgb
-from sketch_to_photo.sketchy import layout
 
 TX = layout.DEFAULT_AUGMENTATION
 

@@ -20,11 +20,11 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from sketch_to_photo.benchmark.streaming import write_synthetic_shards  # noqa: E402
 from sketch_to_photo.datasets import NpzShardsDataset  # noqa: E402
 from sketch_to_photo.models import Pix2Pix, build_discriminator, build_generator  # noqa: E402
 from sketch_to_photo.models.distribute import make_strategy  # noqa: E402
 from sketch_to_photo.pipelines.training.nodes import train_generator  # noqa: E402
+from sketch_to_photo.tools.benchmark.streaming import write_synthetic_shards  # noqa: E402
 
 SIZE, WIDTH = 32, 4
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from node_training_params import training_params  # a sibling: this file runs as a script
 
-from sketch_to_photo.benchmark.streaming import write_synthetic_shards
 from sketch_to_photo.datasets import NpzShardsDataset
 from sketch_to_photo.pipelines.training.nodes import train_generator
+from sketch_to_photo.tools.benchmark.streaming import write_synthetic_shards
 
 if __name__ == "__main__":
     index, work = sys.argv[1], Path(sys.argv[2])

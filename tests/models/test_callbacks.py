@@ -14,7 +14,6 @@ import pytest
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
-from sketch_to_photo.inference import to_uint8
 from sketch_to_photo.models.callbacks import (
     GUTTER,
     TITLE_HEIGHT,
@@ -24,6 +23,7 @@ from sketch_to_photo.models.callbacks import (
     SampleGridLogger,
     render_grid,
 )
+from sketch_to_photo.prediction.preprocessing import to_uint8
 
 SIZE = 16
 N_SAMPLES = 3

@@ -12,13 +12,13 @@ import pytest
 import tensorflow as tf
 
 from sketch_to_photo.datasets import LazyNpz, NpzShardsDataset, ShardLoaders
-from sketch_to_photo.inference import prepare_pair_arrays
 from sketch_to_photo.models.data import (
     count_pairs,
     mixed_pair_dataset,
     pair_dataset,
     training_steps_per_epoch,
 )
+from sketch_to_photo.prediction.preprocessing import prepare_pair_arrays
 
 SHARD_SIZES = (5, 7, 4)
 N_PAIRS = sum(SHARD_SIZES)

@@ -10,7 +10,7 @@ import pytest
 from sketch_to_photo.models import build_generator
 from sketch_to_photo.models.classifier import build_small_classifier
 from sketch_to_photo.models.export import export_onnx, float32_copy
-from sketch_to_photo.onnx_model import OnnxModel
+from sketch_to_photo.prediction.onnx_runtime import OnnxModel
 
 # The README's parity figures ("ONNX" section). Same-weights float32 Keras vs ONNX Runtime:
 # rounding only, "less than 1e-4" (measured here: under 1e-6).

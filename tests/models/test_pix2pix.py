@@ -114,7 +114,7 @@ def test_discriminator_gives_one_logit_per_patch(size: int, patches: int) -> Non
 def test_parameter_counts_are_the_tensorflow_tutorials_but_for_the_papers_choices(
     full_size,
 ) -> None:
-    """Exactly the tutorial's counts (benchmark/reference.py), apart from what the module
+    """Exactly the tutorial's counts (tools/benchmark/reference.py), apart from what the module
     docstring says differs: the 1x1 innermost encoder block has no normalisation (4 x 512 batch
     norm weights fewer) and so a bias (512 more), and a first conv without a norm after it has
     a bias (64 more in each network; the tutorial has none). 54.4M and 2.8M, as documented."""

@@ -16,7 +16,7 @@ from kedro.io.core import AbstractDataset, DatasetError
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from sketch_to_photo.serving import SERVICE_NAME, SketchToPhotoService
+from sketch_to_photo.mlops.service import SERVICE_NAME, SketchToPhotoService
 
 
 class RegisteredServiceDataset(AbstractDataset[None, SketchToPhotoService]):

@@ -8,7 +8,7 @@ Loading gives a :class:`SketchyTree`, the data rather than paths:
 
 - images per folder (augmentation, category) as ``PartitionedDataset`` loads,
   ``{image id: loader}``, listed only when asked for, so indexing decodes nothing. A loader
-  decodes with :func:`~sketch_to_photo.segmentation.read_rgb`: RGB uint8, or None for a
+  decodes with :func:`~sketch_to_photo.data.segmentation.files.read_rgb`: RGB uint8, or None for a
   missing, truncated or corrupt file;
 - the ``info/`` id lists and ``stats.csv`` table.
 
@@ -32,9 +32,9 @@ from kedro_datasets.pandas import CSVDataset
 from kedro_datasets.partitions import PartitionedDataset
 from kedro_datasets.text import TextDataset
 
+from sketch_to_photo.data.segmentation.files import read_rgb
+from sketch_to_photo.data.sketchy import layout
 from sketch_to_photo.datasets.atomic_dataset import AtomicDataset
-from sketch_to_photo.segmentation import read_rgb
-from sketch_to_photo.sketchy import layout
 
 ImageLoader = Callable[[], np.ndarray | None]
 RECORD_KEYS = ("source", "root")

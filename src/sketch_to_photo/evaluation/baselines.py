@@ -12,9 +12,9 @@ import cv2
 import keras
 import numpy as np
 
+from sketch_to_photo.data.pairs import first_of_each_photo
 from sketch_to_photo.datasets import ShardLoaders
-from sketch_to_photo.inference import generator_inputs, prepare_images
-from sketch_to_photo.pairs import first_of_each_photo
+from sketch_to_photo.prediction.preprocessing import generator_inputs, prepare_images
 
 # Systems that turn test sketches into photos; "real_photos" is the test photos themselves
 # (the ceiling: faithfulness and shape metrics) and "model_guessed_category" a class-aware

@@ -11,7 +11,7 @@ from mlflow.exceptions import MlflowException
 
 from sketch_to_photo.evaluation.metric_names import LOWER_IS_BETTER, PHOTO_KID
 from sketch_to_photo.evaluation.report import MUST_BEAT, better
-from sketch_to_photo.registry import CHAMPION
+from sketch_to_photo.mlops.model_registry import CHAMPION
 
 # A shape model must beat these baselines on these metrics to be made champion.
 CHAMPION_SHAPE_METRICS = ("stroke_recall", PHOTO_KID)

@@ -11,9 +11,12 @@ from typing import Any
 import keras
 import numpy as np
 
+from sketch_to_photo.data.pairs import shard_labels, split_shards
 from sketch_to_photo.datasets import ShardLoaders
 from sketch_to_photo.evaluation import baselines
 from sketch_to_photo.evaluation.feature_models import inception_features_model, perceptual_distance
+from sketch_to_photo.evaluation.photo_likeness import PhotoStatistics
+from sketch_to_photo.evaluation.pixel_metrics import frechet_distance
 from sketch_to_photo.evaluation.report import (
     add_photo_likeness,
     beats_baselines,
@@ -21,10 +24,7 @@ from sketch_to_photo.evaluation.report import (
     faithfulness_section,
 )
 from sketch_to_photo.evaluation.scoring import score_systems
-from sketch_to_photo.inference import is_class_aware, to_uint8
-from sketch_to_photo.metrics import frechet_distance
-from sketch_to_photo.pairs import shard_labels, split_shards
-from sketch_to_photo.shape_metrics import PhotoStatistics
+from sketch_to_photo.prediction.preprocessing import is_class_aware, to_uint8
 
 logger = logging.getLogger(__name__)
 

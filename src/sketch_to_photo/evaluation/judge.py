@@ -13,12 +13,12 @@ import keras
 import mlflow
 import numpy as np
 
+from sketch_to_photo.data.pairs import shard_labels, split_shards
 from sketch_to_photo.datasets import ShardLoaders
 from sketch_to_photo.models import resolve_vgg_weights
 from sketch_to_photo.models.callbacks import ProgressLogger
 from sketch_to_photo.models.data import unique_photos
 from sketch_to_photo.models.faithfulness import JudgeSettings, judge_predictions, train_judge
-from sketch_to_photo.pairs import shard_labels, split_shards
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from sketch_to_photo.evaluation.metric_names import (
     PIXEL_METRICS,
     SHAPE_METRICS,
 )
-from sketch_to_photo.shape_metrics import PhotoStatistics
+from sketch_to_photo.evaluation.photo_likeness import PhotoStatistics
 
 Collected = dict[str, dict[str, dict[str, list[float]]]]  # category -> system -> metric -> values
 Outputs = dict[str, dict[str, list[np.ndarray]]]  # category -> system -> uint8 batches

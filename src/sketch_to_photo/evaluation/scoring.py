@@ -16,18 +16,18 @@ import keras
 import numpy as np
 from tqdm.auto import tqdm
 
+from sketch_to_photo.data.pairs import first_of_each_photo, split_and_category
 from sketch_to_photo.datasets import ShardLoaders
 from sketch_to_photo.evaluation.baselines import REAL, Batch, System
 from sketch_to_photo.evaluation.feature_models import inception_features
 from sketch_to_photo.evaluation.grid import grid_picks
 from sketch_to_photo.evaluation.metric_names import METRICS
+from sketch_to_photo.evaluation.pixel_metrics import per_image_metrics
 from sketch_to_photo.evaluation.report import Collected, Outputs
-from sketch_to_photo.inference import prepare_images, to_uint8
-from sketch_to_photo.metrics import per_image_metrics
+from sketch_to_photo.evaluation.shape_metrics import chamfer_distance, hull_fill, stroke_recall
 from sketch_to_photo.models import PerceptualLoss
 from sketch_to_photo.models.faithfulness import judge_predictions
-from sketch_to_photo.pairs import first_of_each_photo, split_and_category
-from sketch_to_photo.shape_metrics import chamfer_distance, hull_fill, stroke_recall
+from sketch_to_photo.prediction.preprocessing import prepare_images, to_uint8
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ import mlflow
 import numpy as np
 from PIL import Image
 
-from sketch_to_photo.inference import to_uint8
+from sketch_to_photo.prediction.preprocessing import to_uint8
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 The shards are the loaders of the ``pair_shards`` dataset (:class:`~sketch_to_photo.datasets.
 ShardLoaders`). Only one shard's arrays are in memory at a time: shards are read one after
 another through their loaders (inside ``tf.data``, which only passes the shard's index) and
-converted with :func:`sketch_to_photo.inference.prepare_pair_arrays` (the same
+converted with :func:`sketch_to_photo.prediction.preprocessing.prepare_pair_arrays` (the same
 preprocessing the demo uses) in small chunks, so float32 copies of a whole shard never exist.
 Training mode shuffles the shard order and the pairs within each shard every epoch, mixes pairs
 across shard boundaries with a shuffle buffer, and applies pix2pix's random jitter and mirroring
@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import tensorflow as tf
 
+from sketch_to_photo.data.pairs import first_of_each_photo
 from sketch_to_photo.datasets import LazyNpz, ShardLoaders
-from sketch_to_photo.inference import prepare_images, prepare_pair_arrays
-from sketch_to_photo.pairs import first_of_each_photo
+from sketch_to_photo.prediction.preprocessing import prepare_images, prepare_pair_arrays
 
 JITTER_RATIO = 286 / 256  # pix2pix: upscale 256 -> 286, then random-crop back to 256
 CHUNK_PAIRS = 32  # pairs converted to float32 at once inside a shard
@@ -295,9 +295,10 @@ def unique_photos(
     """The distinct photos of the shards, one per photo (not one copy per sketch).
 
     Returns ``(photos, labels, photo_ids)``: float32 ``(N, S, S, 3)`` in [-1, 1] through the
-    same preprocessing as training (:func:`~sketch_to_photo.inference.prepare_images`), int64
-    category labels and the photo ids, in shard order. A photo id seen in several shards is
-    kept once (its first occurrence).
+    same preprocessing as training
+    (:func:`~sketch_to_photo.prediction.preprocessing.prepare_images`), int64 category labels and
+    the photo ids, in shard order. A photo id seen in several shards is kept once (its first
+    occurrence).
     """
     seen: set[str] = set()
     photos: list[np.ndarray] = []

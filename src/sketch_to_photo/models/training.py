@@ -24,7 +24,9 @@ import keras
 import mlflow
 import tensorflow as tf
 
+from sketch_to_photo.data.pairs import training_shards
 from sketch_to_photo.datasets import ShardLoaders
+from sketch_to_photo.mlops.tracking import log_shards_dataset
 from sketch_to_photo.models.assembly import build_pix2pix
 from sketch_to_photo.models.backup import prepare_backup, settings_hash
 from sketch_to_photo.models.callbacks import (
@@ -42,8 +44,6 @@ from sketch_to_photo.models.distribute import (
     skip_symbolic_build,
 )
 from sketch_to_photo.models.training_inputs import edge_map_mix, grid_samples, pair_datasets
-from sketch_to_photo.pairs import training_shards
-from sketch_to_photo.tracking import log_shards_dataset
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def train_pix2pix(
     manifest) an input of the generator and the discriminator. ``training.edge_maps`` mixes
     the aligned edge-map pseudo-sketches of the train photos into the training stream.
     The pair shards (and the edge maps mixed in) are logged as the MLflow run's dataset
-    inputs (:func:`sketch_to_photo.tracking.log_shards_dataset`).
+    inputs (:func:`sketch_to_photo.mlops.tracking.log_shards_dataset`).
     """
     # First: MultiWorkerMirroredStrategy must exist before TensorFlow runs anything.
     distribution: TrainingStrategy = make_strategy(str(training["strategy"]))

@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from sketch_to_photo.data.pairs import split_shards
 from sketch_to_photo.datasets import ShardLoaders
 from sketch_to_photo.models.data import count_pairs, mixed_pair_dataset, pair_dataset
 from sketch_to_photo.models.distribute import TrainingStrategy, validation_batching
-from sketch_to_photo.pairs import split_shards
 
 
 def pair_datasets(

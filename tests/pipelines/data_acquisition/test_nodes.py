@@ -8,9 +8,10 @@ from pathlib import Path
 import py7zr
 import pytest
 
+from sketch_to_photo.data.sketchy import layout
+from sketch_to_photo.data.sketchy.archives import MARKER_NAME
+from sketch_to_photo.data.sketchy.download import DownloadError
 from sketch_to_photo.pipelines.data_acquisition.nodes import acquire_sketchy
-from sketch_to_photo.sketchy import layout
-from sketch_to_photo.sketchy.download import MARKER_NAME, DownloadError
 
 SMALL = {
     "photos_per_category": 2,

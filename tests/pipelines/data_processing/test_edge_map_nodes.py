@@ -6,12 +6,12 @@ import cv2
 import numpy as np
 import pytest
 
-from sketch_to_photo.pairs import split_and_category
+from sketch_to_photo.data.pairs import split_and_category
+from sketch_to_photo.data.processing.edge_maps import EDGE_SUFFIX
 from sketch_to_photo.pipelines.data_processing.edge_map_nodes import (
     build_edge_map_shards,
     plot_edge_map_grid,
 )
-from sketch_to_photo.processing.edge_maps import EDGE_SUFFIX
 from tests.pipelines.data_processing.test_nodes import _run_to_shards
 
 EDGE_MAPS = {

@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sketch_to_photo.data.pairs import split_and_category
+from sketch_to_photo.data.sketchy import layout
+from sketch_to_photo.data.sketchy.synthetic import SUPPORTED_CATEGORIES
 from sketch_to_photo.datasets import SketchyTree
-from sketch_to_photo.pairs import split_and_category
 from sketch_to_photo.pipelines.data_processing.nodes import (
     build_pair_shards,
     index_photos,
@@ -21,8 +23,6 @@ from sketch_to_photo.pipelines.data_processing.nodes import (
     split_photos,
     summarise_pairs,
 )
-from sketch_to_photo.sketchy import layout
-from sketch_to_photo.sketchy.synthetic import SUPPORTED_CATEGORIES
 
 CATEGORIES = list(SUPPORTED_CATEGORIES)  # conf/base/globals.yml's four
 INDEX = {

@@ -11,19 +11,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sketch_to_photo import generator_registration
+from sketch_to_photo.data.pairs import shard_labels, split_shards
 from sketch_to_photo.datasets import NpzShardsDataset
 from sketch_to_photo.evaluation.baselines import GUESSED, mean_training_photo
+from sketch_to_photo.mlops import generator_registration
+from sketch_to_photo.mlops.model_registry import CHAMPION
 from sketch_to_photo.models.classifier import build_small_classifier
 from sketch_to_photo.models.data import unique_photos
 from sketch_to_photo.models.faithfulness import judge_predictions
-from sketch_to_photo.pairs import shard_labels, split_shards
 from sketch_to_photo.pipelines.evaluation.nodes import (
     evaluate_generator,
     register_generator,
     train_faithfulness_judge,
 )
-from sketch_to_photo.registry import CHAMPION
 from tests.conftest import DATA_PIPELINES, SMALL_RUN, make_project, mlflow_store, run_from_project
 
 # ---- on real shards of the synthetic data -----------------------------------------------

@@ -21,7 +21,7 @@ from sketch_to_photo.pipelines.inference.nodes import (
     tabulate_outcomes,
 )
 from tests.conftest import MADE_AND_REAL, real_sketch_files
-from tests.test_serving import P_ANT, local_service, sketch_png
+from tests.mlops.test_service import P_ANT, local_service, sketch_png
 
 PARAMS = {"category": None, "contact_sheet": {"cell_px": 64, "columns": 3, "max_tiles": 60}}
 

@@ -16,8 +16,8 @@ from PIL import Image
 from sketch_to_photo.pipeline_registry import ON_REQUEST, register_pipelines
 from sketch_to_photo.pipelines import inference
 from tests.conftest import MADE_AND_REAL, real_sketch_files, run_from_project
+from tests.mlops.test_service import sketch_png
 from tests.pipelines.inference.test_nodes import REASONS, broken_files
-from tests.test_serving import sketch_png
 
 
 @pytest.fixture

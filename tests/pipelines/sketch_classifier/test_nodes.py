@@ -11,10 +11,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from sketch_to_photo.data.pairs import shard_name
+from sketch_to_photo.data.sketchy import layout
+from sketch_to_photo.data.sketchy.synthetic import (
+    SUPPORTED_CATEGORIES,
+    SyntheticConfig,
+    generate_synthetic_sketchy,
+)
 from sketch_to_photo.datasets import NpzShardsDataset
+from sketch_to_photo.mlops.model_registry import CHAMPION
 from sketch_to_photo.models import perceptual
 from sketch_to_photo.models.classifier import build_small_classifier
-from sketch_to_photo.pairs import shard_name
 from sketch_to_photo.pipelines.sketch_classifier.nodes import (
     REGISTERED_CLASSIFIER,
     _stroke_and_erasing,
@@ -22,13 +29,6 @@ from sketch_to_photo.pipelines.sketch_classifier.nodes import (
     evaluate_sketch_classifier,
     register_sketch_classifier,
     train_sketch_classifier,
-)
-from sketch_to_photo.registry import CHAMPION
-from sketch_to_photo.sketchy import layout
-from sketch_to_photo.sketchy.synthetic import (
-    SUPPORTED_CATEGORIES,
-    SyntheticConfig,
-    generate_synthetic_sketchy,
 )
 from tests.conftest import mlflow_store
 

@@ -1,5 +1,5 @@
 """Nodes that make aligned edge-map pseudo-sketches of the training photos
-(:mod:`sketch_to_photo.processing.edge_maps`) and their picture check."""
+(:mod:`sketch_to_photo.data.processing.edge_maps`) and their picture check."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 from PIL import Image
 
+from sketch_to_photo.data.processing import edge_maps as _edge_maps
+from sketch_to_photo.data.processing.grids import edge_map_grid
 from sketch_to_photo.datasets import ResumableShard, ShardLoaders
-from sketch_to_photo.processing import edge_maps as _edge_maps
-from sketch_to_photo.processing.grids import edge_map_grid
 
 
 def build_edge_map_shards(

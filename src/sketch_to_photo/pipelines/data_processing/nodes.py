@@ -1,6 +1,6 @@
 """Nodes of the data_processing pipeline: from an extracted Sketchy tree to npz pair shards.
 
-Each node reads its parameters and calls :mod:`sketch_to_photo.processing`; the tree comes
+Each node reads its parameters and calls :mod:`sketch_to_photo.data.processing`; the tree comes
 from the catalog (``sketchy_raw``, a :class:`~sketch_to_photo.datasets.SketchyTree`) and every
 file is read through it. Counting rule, per category and split:
 ``sketches_seen = dropped_invalid + dropped_unreadable + dropped_segmentation + pairs``.
@@ -15,11 +15,12 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sketch_to_photo.data.processing import indexing, manifest, segmenting, splitting
+from sketch_to_photo.data.processing import shards as _shards
+from sketch_to_photo.data.processing.grids import segmentation_grid
+from sketch_to_photo.data.segmentation.config import SegmentationConfig
+from sketch_to_photo.data.segmentation.files import resolve_workers
 from sketch_to_photo.datasets import LazyNpz, ResumableShard, SketchyTree
-from sketch_to_photo.processing import indexing, manifest, segmenting, splitting
-from sketch_to_photo.processing import shards as _shards
-from sketch_to_photo.processing.grids import segmentation_grid
-from sketch_to_photo.segmentation import SegmentationConfig, resolve_workers
 
 
 def index_sketches(sketchy_raw: SketchyTree, index: dict[str, Any]) -> pd.DataFrame:

@@ -1,6 +1,7 @@
 """Nodes of the evaluation pipeline: the parameters read, then the work done by
 :mod:`sketch_to_photo.evaluation` (judge, test loop, report, grid, champion rule),
-:mod:`sketch_to_photo.generator_registration` and :mod:`sketch_to_photo.service_registration`.
+:mod:`sketch_to_photo.mlops.generator_registration` and
+:mod:`sketch_to_photo.mlops.service_registration`.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from sketch_to_photo.evaluation.evaluate import evaluate
 from sketch_to_photo.evaluation.grid import result_grid
 from sketch_to_photo.evaluation.judge import judge_settings, train_judge_ensemble
 from sketch_to_photo.evaluation.metric_names import mlflow_metrics
-from sketch_to_photo.generator_registration import register_evaluated_generator
-from sketch_to_photo.service_registration import register_served_model
+from sketch_to_photo.mlops.generator_registration import register_evaluated_generator
+from sketch_to_photo.mlops.service_registration import register_served_model
 
 
 def train_faithfulness_judge(

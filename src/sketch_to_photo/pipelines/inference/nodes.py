@@ -22,9 +22,9 @@ from PIL import Image, ImageDraw, ImageFont
 from tqdm.auto import tqdm
 
 from sketch_to_photo.datasets.sketch_folder_dataset import is_hidden
-from sketch_to_photo.inference import SketchInputError, category_name
-from sketch_to_photo.photograph import GUESSED, CategoryNeeded
-from sketch_to_photo.serving import SketchToPhotoService
+from sketch_to_photo.mlops.service import SketchToPhotoService
+from sketch_to_photo.prediction.photograph import GUESSED, CategoryNeeded
+from sketch_to_photo.prediction.preprocessing import SketchInputError, category_name
 
 logger = logging.getLogger(__name__)
 

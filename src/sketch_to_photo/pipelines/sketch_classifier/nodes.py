@@ -19,8 +19,15 @@ import tensorflow as tf
 from matplotlib.figure import Figure
 from mlflow import MlflowClient
 
+from sketch_to_photo.app.model_card import CLASSIFIER, registry_card
+from sketch_to_photo.data.pairs import split_shards, training_shards
 from sketch_to_photo.datasets import ShardLoaders
-from sketch_to_photo.demo import CLASSIFIER, registry_card
+from sketch_to_photo.mlops.model_registry import (
+    describe_version,
+    log_and_register,
+    promote_if_better,
+)
+from sketch_to_photo.mlops.tracking import categories_label, log_shards_dataset
 from sketch_to_photo.models import (
     VggWeights,
     VggWeightsUnavailable,
@@ -30,9 +37,6 @@ from sketch_to_photo.models import (
 from sketch_to_photo.models.callbacks import MlflowMetricsLogger
 from sketch_to_photo.models.classifier import build_small_classifier
 from sketch_to_photo.models.data import count_pairs, pair_dataset, training_steps_per_epoch
-from sketch_to_photo.pairs import split_shards, training_shards
-from sketch_to_photo.registry import describe_version, log_and_register, promote_if_better
-from sketch_to_photo.tracking import categories_label, log_shards_dataset
 
 matplotlib.use("Agg")
 logger = logging.getLogger(__name__)

@@ -1,0 +1,1 @@
+"""What users run: the Streamlit demo's logic and the ``sketch-to-photo photo`` command."""

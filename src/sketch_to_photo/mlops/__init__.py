@@ -1,0 +1,1 @@
+"""MLflow: run tracking, the model registry, the registered generator and the served model."""

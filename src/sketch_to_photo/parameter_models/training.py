@@ -1,0 +1,71 @@
+"""The training pipeline's parameters: ``training`` (with its perceptual loss and edge-map
+mix)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from sketch_to_photo.parameter_models.field_types import (
+    AutoOrBool,
+    Fraction,
+    GeneratorSize,
+    Group,
+    LearningRate,
+    NonNegative,
+    Positive,
+    Probability,
+    WeightsSource,
+)
+
+
+class PerceptualParams(Group):
+    weight: Annotated[float, Field(ge=0.0)] = 1.0
+    layers: Annotated[
+        list[Annotated[str, Field(pattern=r"^block[1-5]_conv[1-3]$")]], Field(min_length=1)
+    ] = [  # noqa: E501
+        "block1_conv2",
+        "block2_conv2",
+        "block3_conv3",
+    ]
+    vgg_weights: WeightsSource = "auto"
+
+
+class EdgeMapMixParams(Group):
+    """The share of real sketch pairs in the training stream rises linearly from
+    ``real_share_start`` (first epoch) to ``real_share_end`` (last); the rest are edge maps."""
+
+    enabled: bool
+    real_share_start: Probability
+    real_share_end: Probability
+    real_l1_weight: Probability  # the L1 term's weight on a real sketch's pair (1 on an edge map's)
+
+
+class TrainingParams(Group):
+    image_size: GeneratorSize
+    base_filters: Annotated[int, Field(ge=4, le=512)]
+    normalization: Literal["batch", "instance"]
+    class_aware: bool
+    spectral_norm: bool
+    dropout: Fraction
+    batch_size: Positive
+    strategy: Literal["auto", "mirrored", "multi_worker"]
+    precision: Literal["auto", "float32", "mixed_bfloat16", "mixed_float16"]
+    jit_compile: AutoOrBool
+    epochs: Positive
+    learning_rate: LearningRate
+    lr_schedule: Literal["constant", "linear_decay"]
+    beta_1: Fraction
+    l1_weight: Annotated[float, Field(ge=0.0)]
+    perceptual: PerceptualParams
+    edge_maps: EdgeMapMixParams
+    jitter: bool
+    flip: bool
+    shuffle_buffer: Positive
+    seed: int
+    sample_grid_every: NonNegative
+    checkpoint_every: NonNegative
+    sample_dir: Annotated[str, Field(min_length=1)]
+    checkpoint_dir: Annotated[str, Field(min_length=1)]
+    backup_dir: Annotated[str, Field(min_length=1)]

@@ -1,0 +1,1 @@
+"""One sketch to one photo: the one sketch preprocessing path, Keras or ONNX Runtime models."""

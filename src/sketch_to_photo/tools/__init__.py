@@ -1,0 +1,1 @@
+"""Developer tools (``python -m``): the benchmarks and the model experiments."""

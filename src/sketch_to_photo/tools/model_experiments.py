@@ -1,0 +1,320 @@
+"""Generator recipes side by side on the same real pairs:
+``python -m sketch_to_photo.tools.model_experiments``.
+
+Each variant is the ``training`` parameters of a configuration environment (``--env``, default
+``cpu_real``) with a few keys changed. It is trained with the project's training node on the
+pair and edge-map shards that ``kedro run --env <env>`` wrote, read through the project's
+catalog, then evaluated on the test split by the evaluation pipeline's own node
+(``evaluate_generator``) with the pipeline's judge (``faithfulness_judge``; trained here with
+``evaluation.faithfulness`` when the run has none yet) and sketch classifier: category
+faithfulness, the shape metrics (stroke recall, chamfer, fill, photo KID), L1, SSIM and PSNR,
+for the model, the real test photos and every baseline (sketch copy included), so that a row
+reads like the pipeline's ``evaluation_metrics.json``. One JSON line per variant is appended to
+``--out`` and its result grid (12 test sketches over the categories) is saved beside it, so
+the table in docs/model_experiments.md can be remade and its pictures looked at.
+
+Each invocation is also one MLflow run in the project's store and experiment (``mlflow.yml``),
+named ``experiments: <env> <size>px <categories>``, with every variant a run nested under it
+named after the variant (``linear_decay 64px alarm_clock+ant``): its training parameters as
+params (``training.*``, the names a ``kedro run`` logs), its row's numbers as metrics (under
+the row's names, with the evaluation's ``headline/*`` beside them), its per-epoch losses, its
+result grid (``result_grid.png``) and the pair shards as its dataset. Tick variants in the MLflow UI and press
+Compare to see the side-by-side table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import logging
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+import mlflow
+from kedro.framework.context import KedroContext
+from kedro.framework.project import configure_project
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+from omegaconf import OmegaConf
+
+from sketch_to_photo.datasets import ShardLoaders
+from sketch_to_photo.evaluation.metric_names import (
+    HEADLINE_PREFIX,
+    PHOTO_KID,
+    headline_metrics,
+    metric_key,
+)
+from sketch_to_photo.mlops.tracking import (
+    flatten,
+    label_run,
+    log_shards_dataset,
+    run_name,
+    run_tags,
+)
+from sketch_to_photo.parameter_models import ParameterError, validate_parameters
+from sketch_to_photo.pipelines.evaluation.nodes import evaluate_generator, train_faithfulness_judge
+from sketch_to_photo.pipelines.training.nodes import train_generator
+
+logger = logging.getLogger(__name__)
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "base": {},  # the environment's settings as they are
+    "no_perceptual": {"perceptual": {"weight": 0.0}},
+    "instance_norm": {"normalization": "instance"},
+    "instance_no_perceptual": {"normalization": "instance", "perceptual": {"weight": 0.0}},
+    "class_aware": {"class_aware": True},
+    "class_aware_no_perceptual": {"class_aware": True, "perceptual": {"weight": 0.0}},
+    "class_aware_instance_no_perceptual": {
+        "class_aware": True,
+        "normalization": "instance",
+        "perceptual": {"weight": 0.0},
+    },
+    # On top of the cpu_real recipe (instance norm, class-aware, no perceptual term):
+    "linear_decay": {"lr_schedule": "linear_decay"},
+    "l1_weight_10": {"l1_weight": 10.0},
+    "size_128": {"image_size": 128},
+    "batch_4": {"batch_size": 4},
+    "spectral_norm": {"spectral_norm": True},
+    "spectral_norm_l1_weight_10": {"spectral_norm": True, "l1_weight": 10.0},
+    # The edge-map mix (training.edge_maps, on in the recipe) and its schedule:
+    "no_edge_maps": {"edge_maps": {"enabled": False}},
+    "edge_maps_constant_half": {"edge_maps": {"real_share_start": 0.5, "real_share_end": 0.5}},
+    "edge_maps_0.5_to_1": {"edge_maps": {"real_share_start": 0.5, "real_share_end": 1.0}},
+    "edge_maps_0.2_to_0.5": {"edge_maps": {"real_share_start": 0.2, "real_share_end": 0.5}},
+    "edge_maps_constant_0.2": {"edge_maps": {"real_share_start": 0.2, "real_share_end": 0.2}},
+    "edge_maps_0.2_to_0.8": {"edge_maps": {"real_share_start": 0.2, "real_share_end": 0.8}},
+    "edge_maps_not_class_aware": {"class_aware": False},
+    "edge_maps_spectral_norm": {"spectral_norm": True},
+    "edge_maps_size_128": {"image_size": 128},
+    # 128 px costs about 4x the step: 15 epochs keep three or four categories in the hour
+    "edge_maps_size_128_15_epochs": {"image_size": 128, "epochs": 15},
+    # a real sketch's pair weighs less in the L1 term than an aligned edge map's
+    "real_l1_weight_0.25": {"edge_maps": {"real_l1_weight": 0.25}},
+    "real_l1_weight_0.1": {"edge_maps": {"real_l1_weight": 0.1}},
+    "batch_4_real_l1_weight_0.25": {"batch_size": 4, "edge_maps": {"real_l1_weight": 0.25}},
+}
+
+
+def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def apply_settings(training: dict[str, Any], settings: list[str]) -> dict[str, Any]:
+    """``training`` with each ``--set KEY=VALUE`` applied (``perceptual.weight=0`` reaches into
+    the group), the values read as ``kedro run --params`` reads them (YAML: ``20``, ``0.5``,
+    ``true``, ``[a, b]``), and the result validated like ``kedro run``'s parameters
+    (:class:`sketch_to_photo.parameter_models.training.TrainingParams`): a misspelt key or a wrong
+    value is a :class:`ParameterError` naming it, never silently ignored."""
+    for item in settings:
+        key, equals, _ = item.partition("=")
+        if not equals or not key.strip():
+            raise ParameterError(f"--set {item!r}: write KEY=VALUE, e.g. --set epochs=20")
+    changes = OmegaConf.to_container(OmegaConf.from_dotlist([s.strip() for s in settings]))
+    merged = _merge(training, changes)
+    validate_parameters({"training": merged}, source="--set, over the environment's training")
+    return merged
+
+
+def _project_context(project: Path, env: str) -> KedroContext:
+    metadata = bootstrap_project(project)
+    configure_project(metadata.package_name)
+    with KedroSession.create(project_path=project, env=env) as session:
+        return session.load_context()
+
+
+def _pipeline_judge(
+    catalog: Any, pair_shards: ShardLoaders, evaluation: dict[str, Any]
+) -> tuple[keras.Model, dict[str, Any]]:
+    """The evaluation pipeline's ``faithfulness_judge`` and its summary; trained and saved
+    when there is none."""
+    if catalog.exists("faithfulness_judge") and catalog.exists("faithfulness_judge_summary"):
+        return catalog.load("faithfulness_judge"), catalog.load("faithfulness_judge_summary")
+    judge, summary = train_faithfulness_judge(pair_shards, evaluation)
+    catalog.save("faithfulness_judge", judge)
+    return judge, summary
+
+
+ROW_METRICS = ("faithfulness", "stroke_recall", "chamfer", "fill", PHOTO_KID, "l1", "ssim", "psnr")
+
+
+def run_variant(
+    name: str,
+    training: dict[str, Any],
+    manifest: dict[str, Any],
+    shards: tuple[ShardLoaders, ShardLoaders],
+    judges: tuple[keras.Model, dict[str, Any], keras.Model | None],
+    evaluation: dict[str, Any],
+    out: Path,
+) -> dict[str, Any]:
+    """Train one variant with the training node and evaluate it with the evaluation node.
+
+    ``manifest`` is the pairs manifest; ``shards`` the pair and edge-map shards; ``judges``
+    the faithfulness judge, its summary and the sketch classifier (None when the run has none:
+    no guessed-category score). In an active MLflow run, the row's numbers and the headline
+    metrics are logged to it, and the result grid."""
+    categories = list(manifest["categories"])
+    pair_shards, edge_map_shards = shards
+    judge, judge_summary, classifier = judges
+    with tempfile.TemporaryDirectory() as work:
+        training = _merge(
+            training,
+            {
+                "sample_dir": f"{work}/samples",
+                "checkpoint_dir": f"{work}/checkpoints",
+                "backup_dir": f"{work}/backup",
+                "checkpoint_every": 0,
+            },
+        )
+        started = time.perf_counter()
+        generator, summary = train_generator(pair_shards, edge_map_shards, manifest, training)
+        seconds = time.perf_counter() - started
+    # a grid of 12 test sketches spread over the categories
+    grid_per_category = max(1, 12 // max(1, len(categories)))
+    report, _, grid = evaluate_generator(
+        generator,
+        pair_shards,
+        judge,
+        judge_summary,
+        classifier,
+        {**evaluation, "grid_per_category": grid_per_category},
+    )
+    row: dict[str, Any] = {"variant": name, "seconds": round(seconds, 1)}
+    for system, values in report["overall"].items():
+        for metric in ROW_METRICS:
+            if values.get(metric) is not None:
+                row[f"{system}_{metric}"] = round(float(values[metric]), 4)
+    for metric in ROW_METRICS:
+        if report["real_photos"].get(metric) is not None:
+            row[f"real_{metric}"] = round(float(report["real_photos"][metric]), 4)
+    row["model_faithfulness_per_category"] = {
+        category: values["model"]["faithfulness"]
+        for category, values in report["per_category"].items()
+    }
+    row["beats_baselines"] = report["beats_baselines"]
+    row["train_pairs"] = summary["train_pairs"]
+    row["edge_map_pairs"] = summary["edge_map_pairs"]
+    row["epochs"] = summary["epochs"]
+    row["final_g_l1"] = round(summary["history"]["g_l1"][-1], 4)
+    row["final_val_l1"] = round(summary["history"].get("val_l1", [float("nan")])[-1], 4)
+    grid.save(out.with_name(f"{out.stem}_{name}.png"))
+    if mlflow.active_run() is not None:
+        _log_row(row, headline_metrics(report), grid)
+    return row
+
+
+def _log_row(row: dict[str, Any], headline: dict[str, float], grid: Any) -> None:
+    """A variant's row in its MLflow run: numbers as metrics under the row's names (per
+    category ``model_faithfulness_<category>``), the headline metrics, whether it beats its
+    baselines as tags, and the result grid as ``result_grid.png`` (one name in every
+    variant, so that Compare shows the grids side by side)."""
+    metrics = {
+        key: float(value)
+        for key, value in row.items()
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    }
+    for category, value in row["model_faithfulness_per_category"].items():
+        if value is not None:
+            metrics[f"model_faithfulness_{metric_key(category)}"] = float(value)
+    metrics.update({HEADLINE_PREFIX + key: value for key, value in headline.items()})
+    mlflow.log_metrics(metrics)
+    mlflow.set_tags({f"beats_baselines.{k}": str(v) for k, v in row["beats_baselines"].items()})
+    mlflow.log_image(grid, artifact_file="result_grid.png")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("variants", nargs="+", help=f"names from {sorted(VARIANTS)}")
+    parser.add_argument("--env", default="cpu_real")
+    parser.add_argument("--project", type=Path, default=Path.cwd())
+    parser.add_argument("--out", type=Path, default=Path("data/08_reporting/experiments.jsonl"))
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="training parameter for every variant, e.g. --set epochs=20 (checked like "
+        "kedro run --params: a wrong key or value is an error)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    unknown = [v for v in args.variants if v not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variant(s) {unknown}; known: {sorted(VARIANTS)}")
+    out = args.out.resolve()
+    project = args.project.resolve()
+    os.chdir(project)  # the catalog's file paths are relative to the project
+    context = _project_context(project, args.env)
+    catalog, params = context.catalog, context.params
+    try:
+        training = apply_settings(params["training"], args.set)
+        for name in args.variants:  # each variant's changes on top, checked before any training
+            validate_parameters({"training": _merge(training, VARIANTS[name])}, f"variant {name}")
+    except ParameterError as exc:
+        parser.error(str(exc))
+    if not catalog.exists("pairs_manifest"):
+        parser.error(f"no pair shards in {project}: run `kedro run --env {args.env}` there first")
+    manifest = catalog.load("pairs_manifest")
+    pair_shards = catalog.load("pair_shards")
+    edge_map_shards = catalog.load("edge_map_shards") if catalog.exists("edge_map_shards") else {}
+    judges = (
+        *_pipeline_judge(catalog, pair_shards, params["evaluation"]),
+        catalog.load("sketch_classifier") if catalog.exists("sketch_classifier") else None,
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    settings_set = dict(i.partition("=")[::2] for i in args.set)
+    tags = {
+        **run_tags(
+            env=args.env,
+            categories=manifest["categories"],
+            image_size=training["image_size"],
+            data_source=manifest.get("source"),
+        ),
+        "harness": "experiments",
+    }
+    parent_name = (
+        f"experiments: {run_name(args.env, training['image_size'], manifest['categories'])}"
+    )
+    rows = []
+    # kedro-mlflow's hook (load_context above) pointed MLflow at the project's store and experiment
+    with mlflow.start_run(run_name=parent_name) as parent:
+        label_run(parent.info.run_id, parent_name, tags)
+        mlflow.log_params({"variants": ",".join(args.variants), **{f"set.{k}": v for k, v in settings_set.items()}})  # fmt: skip
+        log_shards_dataset(pair_shards, manifest)
+        for name in args.variants:
+            variant = _merge(training, VARIANTS[name])
+            with mlflow.start_run(run_name=name, nested=True) as child:
+                child_name = run_name(name, variant["image_size"], manifest["categories"])
+                label_run(child.info.run_id, child_name, {**tags, "image_size": str(variant["image_size"]), "variant": name})  # fmt: skip
+                mlflow.log_params(flatten(variant, "training"))
+                row = run_variant(
+                    name,
+                    variant,
+                    manifest,
+                    (pair_shards, edge_map_shards),
+                    judges,
+                    params["evaluation"],
+                    out,
+                )
+                row["settings"] = {**VARIANTS[name], **settings_set}
+                row["mlflow_run_id"] = child.info.run_id
+                mlflow.set_tag("variant_settings", json.dumps(row["settings"]))
+            print(json.dumps(row), flush=True)  # noqa: T201
+            with out.open("a", encoding="utf-8") as file:
+                file.write(json.dumps(row) + "\n")
+            rows.append(row)
+        mlflow.log_text("".join(json.dumps(r) + "\n" for r in rows), "experiments.jsonl")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

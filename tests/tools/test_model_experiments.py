@@ -1,0 +1,178 @@
+"""The experiments harness on a finished tiny run: trains a variant, judges it like the pipeline."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from mlflow import MlflowClient
+from PIL import Image
+
+from sketch_to_photo.datasets import NpzShardsDataset
+from sketch_to_photo.evaluation.grid import GRID_CELL
+from sketch_to_photo.mlops.tracking import EXPERIMENT_KIND_TAG, MODEL_TRAINING
+from sketch_to_photo.models.callbacks import CAPTION_LINE, GUTTER, TITLE_HEIGHT
+from sketch_to_photo.parameter_models import ParameterError
+from sketch_to_photo.tools import model_experiments
+from tests.conftest import PROJECT_ROOT
+
+# The tiny run's generator, for one epoch: the harness reads conf/base, not the run's --params.
+TINY_TRAINING = [
+    "image_size=32", "base_filters=16", "epochs=1", "batch_size=8", "perceptual.weight=0.0",
+]  # fmt: skip
+
+
+@pytest.fixture
+def finished_run(trained_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    project = tmp_path / "project"
+    shutil.copytree(trained_project, project, ignore=shutil.ignore_patterns("mlruns", "*.db"))
+    monkeypatch.chdir(tmp_path)  # main() moves into the project; this moves back after
+    return project
+
+
+def test_a_variant_is_trained_and_judged_by_the_pipelines_judge(finished_run: Path, tmp_path):
+    out = tmp_path / "reports" / "experiments.jsonl"
+    settings = [arg for item in TINY_TRAINING for arg in ("--set", item)]
+    judge_file = finished_run / "data/06_models/faithfulness_judge.keras"
+    judge_written = judge_file.stat().st_mtime_ns
+
+    code = model_experiments.main(
+        ["linear_decay", "no_edge_maps", "--env", "base", "--project", str(finished_run),
+         "--out", str(out), *settings]
+    )  # fmt: skip
+
+    assert code == 0
+    row, other = [json.loads(line) for line in out.read_text().splitlines()]
+    assert row["variant"] == "linear_decay" and row["epochs"] == 1
+    assert other["variant"] == "no_edge_maps" and other["edge_map_pairs"] == 0
+    assert row["settings"]["lr_schedule"] == "linear_decay" and row["settings"]["epochs"] == "1"
+    # The pipeline's judge, not a new one: its accuracy on the real test photos is the run's.
+    assert judge_file.stat().st_mtime_ns == judge_written
+    pipeline = json.loads((finished_run / "data/08_reporting/evaluation_metrics.json").read_text())
+    assert row["real_faithfulness"] == pytest.approx(pipeline["faithfulness_real_photos"], abs=1e-3)
+    # The evaluation node's numbers: the real photos' shape metrics and every baseline are the
+    # pipeline's own (they do not depend on the generator).
+    for metric in ("stroke_recall", "fill", "photo_kid"):
+        assert row[f"real_{metric}"] == pytest.approx(pipeline["real_photos"][metric], abs=1e-3)
+    for system in ("mean_photo", "sketch_copy"):
+        for metric in ("stroke_recall", "photo_kid", "l1"):
+            expected = pipeline["overall"][system][metric]
+            assert row[f"{system}_{metric}"] == pytest.approx(expected, abs=1e-3)
+    assert row["sketch_copy_stroke_recall"] > row["mean_photo_stroke_recall"]
+    # Trained on the run's own pairs: the counts the training node logged for the pipeline.
+    history = json.loads((finished_run / "data/06_models/training_history.json").read_text())
+    assert (row["train_pairs"], row["edge_map_pairs"]) == (
+        history["train_pairs"], history["edge_map_pairs"],
+    )  # fmt: skip
+    assert row["edge_map_pairs"] > 0 and other["train_pairs"] == row["train_pairs"]
+    # The grid: 12 test sketches over the 4 categories, 3 each, one per photo (fewer where a
+    # category has fewer test photos), rows of cells enlarged to GRID_CELL pixels.
+    shards = NpzShardsDataset(path=str(finished_run / "data/05_model_input/pairs")).load()
+    photos: dict[str, set[str]] = {}
+    for name, load in shards.items():
+        if name.replace("\\", "/").startswith("test/"):
+            shard = load()
+            for category, photo_id in zip(shard["categories"], shard["photo_ids"], strict=True):
+                photos.setdefault(str(category), set()).add(str(photo_id))
+    assert len(photos) == 4
+    rows = sum(min(3, len(ids)) for ids in photos.values())
+    grid = Image.open(out.with_name("experiments_linear_decay.png"))
+    title_lines, cell = 3, GRID_CELL  # 32 px images shown 4x
+    top = title_lines * CAPTION_LINE + GUTTER + TITLE_HEIGHT + GUTTER
+    assert (grid.height - top) == rows * (cell + GUTTER)
+
+    _check_mlflow_runs(finished_run, [row, other])
+
+
+def _check_mlflow_runs(project: Path, rows: list[dict]) -> None:
+    """One parent run for the invocation in the project's store, a nested run per variant with
+    its training settings as params and its row as metrics: what Compare puts side by side."""
+    uri = f"sqlite:///{project.resolve() / 'mlflow.db'}"
+    client = MlflowClient(uri, uri)
+    experiment = client.get_experiment_by_name("sketch_to_photo")  # mlflow.yml's experiment
+    assert experiment.tags[EXPERIMENT_KIND_TAG] == MODEL_TRAINING
+    runs = client.search_runs([experiment.experiment_id])
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = {r.data.tags["variant"]: r for r in runs if r is not parent}
+    categories = "car_(sedan)+strawberry+teapot+teddy_bear"
+    assert parent.info.run_name == f"experiments: base 32px {categories}"
+    assert parent.data.params["variants"] == "linear_decay,no_edge_maps"
+    assert set(children) == {"linear_decay", "no_edge_maps"}
+    for row in rows:
+        child = children[row["variant"]]
+        assert row["mlflow_run_id"] == child.info.run_id
+        assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        assert child.info.run_name == f"{row['variant']} 32px {categories}"
+        params = child.data.params
+        assert params["training.image_size"] == "32" and params["training.epochs"] == "1"
+        metrics = child.data.metrics
+        for name in ("model_faithfulness", "model_l1", "mean_photo_l1", "real_faithfulness",
+                     "sketch_copy_stroke_recall", "seconds", "train_pairs"):  # fmt: skip
+            assert metrics[name] == pytest.approx(row[name]), name
+        assert metrics["headline/faithfulness"] == pytest.approx(
+            row["model_faithfulness"], abs=1e-4
+        )
+        assert metrics["headline/l1_mean_photo"] == pytest.approx(row["mean_photo_l1"], abs=1e-4)
+        assert "result_grid.png" in {f.path for f in client.list_artifacts(child.info.run_id)}
+        names = {i.dataset.name for i in child.inputs.dataset_inputs}
+        assert f"synthetic pairs {categories}" in names
+    assert children["linear_decay"].data.params["training.lr_schedule"] == "linear_decay"
+    assert children["no_edge_maps"].data.params["training.edge_maps.enabled"] == "False"
+    assert "val_l1" in children["linear_decay"].data.metrics  # the per-epoch curves too
+
+
+def test_an_unknown_variant_is_refused_before_anything_runs(finished_run: Path, capsys):
+    with pytest.raises(SystemExit):
+        model_experiments.main(["cosine_decay", "--project", str(finished_run)])
+    assert "unknown variant(s) ['cosine_decay']" in capsys.readouterr().err
+
+
+def _training() -> dict:
+    """The training parameters of conf/base, as the harness reads them."""
+    return yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_training.yml").read_text())[
+        "training"
+    ]
+
+
+def test_set_values_are_read_like_kedro_run_params_and_reach_into_groups():
+    training = _training()
+    changed = model_experiments.apply_settings(
+        training, ["epochs=3", "perceptual.weight=0", "edge_maps.enabled=false", "jit_compile=auto"]
+    )
+    assert changed["epochs"] == 3 and changed["jit_compile"] == "auto"
+    assert changed["perceptual"] == {**training["perceptual"], "weight": 0}
+    assert changed["edge_maps"]["enabled"] is False
+    assert training["epochs"] != 3  # the environment's parameters are left as they were
+
+
+@pytest.mark.parametrize(
+    ("setting", "named"),
+    [
+        ("epohcs=3", "training.epohcs: unknown key; did you mean 'epochs'?"),
+        ("perceptual.wieght=0", "training.perceptual.wieght: unknown key; did you mean 'weight'?"),
+        ("epochs=ten", "training.epochs = 'ten': must be a valid integer"),
+        ("image_size=48", "training.image_size = 48: must be a power of two from 32 to 1024"),
+        ("lr_schedule=cosine", "training.lr_schedule = 'cosine': must be 'constant' or"),
+        ("epochs", "--set 'epochs': write KEY=VALUE"),
+    ],
+)
+def test_a_wrong_set_key_or_value_is_an_error_naming_it(setting, named):
+    with pytest.raises(ParameterError, match=re.escape(named)):
+        model_experiments.apply_settings(_training(), [setting])
+
+
+def test_a_wrong_set_stops_the_harness_before_it_reads_any_data(project, capsys):
+    # a fresh project has no shards: without the check, the error would be about those
+    with pytest.raises(SystemExit) as raised:
+        model_experiments.main(
+            ["base", "--env", "base", "--project", str(project), "--set", "epohcs=3"]
+        )
+    assert raised.value.code == 2
+    error = capsys.readouterr().err
+    assert "Invalid parameters (--set, over the environment's training)" in error
+    assert "training.epohcs: unknown key; did you mean 'epochs'?" in error
+    assert "no pair shards" not in error
