@@ -171,11 +171,32 @@ def test_instance_normalization_uses_one_group_per_channel() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"image_size": 48}, {"image_size": 16}, {"normalization": "layer"}]
+    "kwargs",
+    [
+        {"image_size": 48},
+        {"image_size": 16},
+        {"normalization": "layer"},
+        {"upsampling": "bilinear"},
+    ],
 )
 def test_generator_rejects_bad_arguments(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         build_generator(**{"base_filters": 4, **kwargs})
+
+
+def test_resize_upsampling_replaces_every_transposed_convolution_under_the_same_names() -> None:
+    transposed = build_generator(64, 4, normalization="instance", num_classes=2)
+    resized = build_generator(64, 4, normalization="instance", num_classes=2, upsampling="resize")
+    kinds = {type(layer).__name__ for layer in resized.layers}
+    assert "Conv2DTranspose" not in kinds
+    assert sum(isinstance(x, keras.layers.UpSampling2D) and x.name.endswith("_resize")
+               for x in resized.layers) == 6  # fmt: skip
+    assert sorted(x.name for x in resized.layers if x.name.endswith("_conv")) == sorted(
+        x.name for x in transposed.layers if x.name.endswith("_conv")
+    )
+    sketch = np.zeros((1, 64, 64, 3), np.float32)
+    out = resized([sketch, np.eye(2, dtype=np.float32)[[1]]]).numpy()
+    assert out.shape == (1, 64, 64, 3) and np.isfinite(out).all()
 
 
 def test_discriminator_rejects_bad_arguments() -> None:

@@ -68,6 +68,7 @@ def build_pix2pix(
                     dropout=float(training["dropout"]),
                     normalization=normalization,
                     num_classes=num_classes,
+                    upsampling=str(training.get("upsampling", "transpose")),
                 ),
                 build_discriminator(
                     size,

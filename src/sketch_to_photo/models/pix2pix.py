@@ -100,6 +100,26 @@ def _broadcast(category: keras.KerasTensor, size: int, name: str) -> keras.Keras
     return layers.UpSampling2D(size, name=f"{name}_broadcast")(x) if size > 1 else x
 
 
+UPSAMPLING = ("transpose", "resize")
+
+
+def _upsample(
+    x: keras.KerasTensor, filters: int, upsampling: str, name: str, *, use_bias: bool
+) -> keras.KerasTensor:
+    """Double the size: a 4x4 stride-2 transposed convolution, or a nearest-neighbour
+    resize and a 3x3 convolution (the layer names keep ``{name}_conv`` either way)."""
+    if upsampling == "resize":
+        x = layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_resize")(x)
+        return layers.Conv2D(
+            filters, 3, padding="same", use_bias=use_bias,
+            kernel_initializer=_initializer(), name=f"{name}_conv",
+        )(x)  # fmt: skip
+    return layers.Conv2DTranspose(
+        filters, 4, strides=2, padding="same", use_bias=use_bias,
+        kernel_initializer=_initializer(), name=f"{name}_conv",
+    )(x)  # fmt: skip
+
+
 def build_generator(
     image_size: int = 256,
     base_filters: int = 64,
@@ -108,14 +128,19 @@ def build_generator(
     normalization: str = "batch",
     num_classes: int = 0,
     name: str = "generator",
+    upsampling: str = "transpose",
 ) -> keras.Model:
     """U-Net generator: sketch ``(S, S, 3)`` -> photo ``(S, S, 3)``, both in [-1, 1].
 
     ``log2(S)`` encoder blocks halve the size down to 1x1; block ``i`` has
     ``min(base_filters * 2**i, max_filters * base_filters // 64)`` filters. The decoder mirrors
     them with skip connections; its first three blocks use dropout. ``num_classes > 0`` makes it
-    class-aware: inputs ``[sketch, category one-hot (C,)]``.
+    class-aware: inputs ``[sketch, category one-hot (C,)]``. ``upsampling``: ``transpose``
+    (the paper's 4x4 stride-2 transposed convolutions) or ``resize`` (nearest-neighbour
+    doubling, then a 3x3 convolution: no checkerboard from uneven kernel overlap).
     """
+    if upsampling not in UPSAMPLING:
+        raise ValueError(f"upsampling must be one of {UPSAMPLING}, got {upsampling!r}")
     if image_size < 32 or image_size & (image_size - 1):
         raise ValueError(f"image_size must be a power of 2 >= 32, got {image_size}")
     if base_filters < 1:
@@ -147,24 +172,14 @@ def build_generator(
     # Up from the bottleneck, concatenating the encoder output of the same size.
     decoder = zip(filters[-2::-1], skips[-2::-1], strict=True)
     for i, (n_filters, skip) in enumerate(decoder, start=1):
-        x = layers.Conv2DTranspose(
-            n_filters,
-            4,
-            strides=2,
-            padding="same",
-            use_bias=False,
-            kernel_initializer=_initializer(),
-            name=f"up{i}_conv",
-        )(x)
+        x = _upsample(x, n_filters, upsampling, f"up{i}", use_bias=False)
         x = _norm(normalization, f"up{i}_norm")(x)
         if i <= _DROPOUT_BLOCKS and dropout > 0:
             x = layers.Dropout(dropout, name=f"up{i}_dropout")(x)
         x = layers.ReLU(name=f"up{i}_relu")(x)
         x = layers.Concatenate(name=f"up{i}_skip")([x, skip])
 
-    x = layers.Conv2DTranspose(
-        3, 4, strides=2, padding="same", kernel_initializer=_initializer(), name="output_conv"
-    )(x)
+    x = _upsample(x, 3, upsampling, "output", use_bias=True)
     outputs = layers.Activation("tanh", dtype="float32", name="output")(x)
     return keras.Model(inputs, outputs, name=name)
 

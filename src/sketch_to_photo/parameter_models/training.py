@@ -48,6 +48,7 @@ class TrainingParams(Group):
     normalization: Literal["batch", "instance"]
     class_aware: bool
     spectral_norm: bool
+    upsampling: Literal["transpose", "resize"] = "transpose"
     dropout: Fraction
     batch_size: Positive
     strategy: Literal["auto", "mirrored", "multi_worker"]
