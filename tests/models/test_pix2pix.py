@@ -49,6 +49,7 @@ def make_model(
     perceptual_weight: float = 0.0,
     seed: int = 0,
     run_eagerly: bool = False,
+    feature_matching_weight: float = 0.0,
 ) -> Pix2Pix:
     keras.utils.set_random_seed(seed)
     model = Pix2Pix(build_generator(SIZE, WIDTH), build_discriminator(SIZE, WIDTH), perceptual)
@@ -57,6 +58,7 @@ def make_model(
         g_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
         d_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
         perceptual_weight=perceptual_weight,
+        feature_matching_weight=feature_matching_weight,
         run_eagerly=run_eagerly,  # no tracing: faster for a handful of steps
     )
     return model
@@ -226,6 +228,7 @@ def test_a_few_steps_reduce_l1_and_losses_stay_finite(trained) -> None:
         "g_gan",
         "g_l1",
         "g_perceptual",
+        "g_feature_matching",
         "d_loss",
         "val_l1",
         "val_perceptual",
@@ -235,6 +238,7 @@ def test_a_few_steps_reduce_l1_and_losses_stay_finite(trained) -> None:
     assert history["val_l1"][-1] < 0.6 * history["val_l1"][0]
     # No perceptual loss configured: the term is reported as 0 in training and evaluation.
     assert history["g_perceptual"] == [0.0, 0.0, 0.0]
+    assert history["g_feature_matching"] == [0.0, 0.0, 0.0]
     assert history["val_perceptual"] == [0.0, 0.0, 0.0]
 
 
@@ -289,6 +293,50 @@ def test_pair_weights_scale_each_pairs_l1_term_and_the_report_stays_unweighted()
         weighted["g_gan"] + 100.0 * 0.5 * first_pair_l1, rel=1e-3
     )
     assert weighted["g_loss"] < plain["g_loss"]
+
+
+def test_feature_matching_adds_the_discriminators_activation_distance_to_the_generator_only() -> (
+    None
+):
+    sketches, photos = circle_pairs(2)
+    batch = (tf.constant(sketches), tf.constant(photos))
+    # The expected term, from the untrained networks the step starts from (same seed: same
+    # weights and the same dropout draw as the step's own generator call).
+    reference = make_model()
+    discriminator = reference.discriminator
+    names = [layer.name for layer in discriminator.layers if "lrelu" in layer.name]
+    assert names == ["down1_lrelu", "down2_lrelu", "down3_lrelu", "conv4_lrelu"]
+    hidden = keras.Model(discriminator.inputs, [discriminator.get_layer(n).output for n in names])
+    sketches, photos = batch
+    fakes = reference.generator(sketches, training=True)
+    real_activations = hidden([sketches, photos], training=True)
+    fake_activations = hidden([sketches, fakes], training=True)
+    expected = np.mean(
+        [float(tf.reduce_mean(tf.abs(r - f))) for r, f in zip(real_activations, fake_activations)]
+    )
+
+    plain_model, matched_model = make_model(), make_model(feature_matching_weight=10.0)
+    plain = {k: float(v) for k, v in plain_model.train_step(batch).items()}
+    matched = {k: float(v) for k, v in matched_model.train_step(batch).items()}
+    assert plain["g_feature_matching"] == 0.0
+    assert matched["g_feature_matching"] == pytest.approx(expected, rel=1e-3)
+    assert matched["g_loss"] == pytest.approx(
+        matched["g_gan"] + 100.0 * matched["g_l1"] + 10.0 * matched["g_feature_matching"],
+        rel=1e-5,
+    )
+    # The discriminator's step is the plain one: the term reaches the generator only.
+    for plain_weight, matched_weight in zip(
+        plain_model.discriminator.get_weights(), matched_model.discriminator.get_weights()
+    ):
+        np.testing.assert_allclose(plain_weight, matched_weight, rtol=1e-5, atol=1e-7)
+    assert any(
+        not np.allclose(p, m)
+        for p, m in zip(plain_model.generator.get_weights(), matched_model.generator.get_weights())
+    )
+    # The activations' model shares the discriminator's variables and adds none of its own.
+    assert len(matched_model.weights) == len(matched_model.generator.weights) + len(
+        matched_model.discriminator.weights
+    )
 
 
 class InterruptAt(keras.callbacks.Callback):

@@ -88,6 +88,7 @@ def build_pix2pix(
                 d_optimizer=wrap_optimizer(keras.optimizers.Adam(**adam), policy),
                 l1_weight=float(training["l1_weight"]),
                 perceptual_weight=float(perceptual_options["weight"]),
+                feature_matching_weight=float(training.get("feature_matching_weight", 0.0)),
                 jit_compile=jit_compile,
             )
     finally:

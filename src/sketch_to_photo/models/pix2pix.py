@@ -238,6 +238,23 @@ def build_discriminator(
     return keras.Model(inputs, logits, name=name)
 
 
+def _hidden_activations(discriminator: keras.Model) -> list[keras.KerasTensor]:
+    """The outputs of the PatchGAN's LeakyReLUs (after each block), input side first."""
+    return [
+        layer.output for layer in discriminator.layers if isinstance(layer, layers.LeakyReLU)
+    ]
+
+
+class _Untracked:
+    """Calls a model that Keras must not track as a sublayer of its holder."""
+
+    def __init__(self, model: keras.Model) -> None:
+        self.model = model
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.model(*args, **kwargs)
+
+
 def _bce(label: float, logits: tf.Tensor) -> tf.Tensor:
     """Binary cross-entropy from logits against a constant label, mean over patches and batch."""
     labels = tf.fill(tf.shape(logits), label)
@@ -256,9 +273,12 @@ def _per_replica(loss: tf.Tensor) -> tf.Tensor:
 class Pix2Pix(keras.Model):
     """The pix2pix GAN: ``fit()`` on ``(sketches, photos)`` batches trains both networks.
 
-    Generator loss: ``gan + l1_weight * L1 + perceptual_weight * perceptual``; the perceptual
-    term is computed only when a :class:`PerceptualLoss` is given and its weight is positive
-    (evaluation reports it whenever one is given). Calling the model runs the generator.
+    Generator loss: ``gan + l1_weight * L1 + perceptual_weight * perceptual +
+    feature_matching_weight * feature matching``; the perceptual term is computed only when a
+    :class:`PerceptualLoss` is given and its weight is positive (evaluation reports it whenever
+    one is given). Feature matching (pix2pixHD) is the L1 distance between the discriminator's
+    hidden activations on the real pair and on the generated one, mean over its blocks: a
+    perceptual term that needs no ImageNet weights. Calling the model runs the generator.
     For ``mixed_float16`` wrap each optimizer in ``keras.optimizers.LossScaleOptimizer``
     (:func:`sketch_to_photo.models.precision.wrap_optimizer`); ``mixed_bfloat16`` needs none.
 
@@ -283,11 +303,22 @@ class Pix2Pix(keras.Model):
         self.g_gan_tracker = keras.metrics.Mean(name="g_gan")
         self.g_l1_tracker = keras.metrics.Mean(name="g_l1")
         self.g_perceptual_tracker = keras.metrics.Mean(name="g_perceptual")
+        self.g_feature_matching_tracker = keras.metrics.Mean(name="g_feature_matching")
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.l1_tracker = keras.metrics.Mean(name="l1")
         self.perceptual_tracker = keras.metrics.Mean(name="perceptual")
         self.l1_weight = 100.0
         self.perceptual_weight = 0.0
+        self.feature_matching_weight = 0.0
+        # The same layers as the discriminator, also returning its blocks' activations; held
+        # in a plain object so that their variables are tracked once, through the discriminator.
+        self.discriminator_features = _Untracked(
+            keras.Model(
+                discriminator.inputs,
+                [*_hidden_activations(discriminator), discriminator.outputs[0]],
+                name=f"{discriminator.name}_features",
+            )
+        )
         self.built = True  # both networks are built functional models
 
     def compile(
@@ -296,6 +327,7 @@ class Pix2Pix(keras.Model):
         d_optimizer: keras.optimizers.Optimizer,
         l1_weight: float = 100.0,
         perceptual_weight: float = 0.0,
+        feature_matching_weight: float = 0.0,
         **kwargs: Any,
     ) -> None:
         """Set the two optimizers and the loss weights; ``kwargs`` go to ``Model.compile``."""
@@ -304,6 +336,7 @@ class Pix2Pix(keras.Model):
         self.d_optimizer = d_optimizer
         self.l1_weight = float(l1_weight)
         self.perceptual_weight = float(perceptual_weight)
+        self.feature_matching_weight = float(feature_matching_weight)
         # Built now so that BackupAndRestore can load their state before the first step.
         if not g_optimizer.built:
             g_optimizer.build(self.generator.trainable_variables)
@@ -318,6 +351,7 @@ class Pix2Pix(keras.Model):
             self.g_gan_tracker,
             self.g_l1_tracker,
             self.g_perceptual_tracker,
+            self.g_feature_matching_tracker,
             self.d_loss_tracker,
             self.l1_tracker,
             self.perceptual_tracker,
@@ -347,8 +381,12 @@ class Pix2Pix(keras.Model):
         sketches, condition = self._split(inputs)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fakes = self.generator([sketches, *condition] if condition else sketches, training=True)
-            real_logits = self.discriminator([sketches, photos, *condition], training=True)
-            fake_logits = self.discriminator([sketches, fakes, *condition], training=True)
+            *real_features, real_logits = self.discriminator_features(
+                [sketches, photos, *condition], training=True
+            )
+            *fake_features, fake_logits = self.discriminator_features(
+                [sketches, fakes, *condition], training=True
+            )
 
             d_loss = 0.5 * (_bce(1.0, real_logits) + _bce(0.0, fake_logits))
             g_gan = _bce(1.0, fake_logits)
@@ -360,6 +398,23 @@ class Pix2Pix(keras.Model):
             else:
                 g_perceptual = tf.constant(0.0)
             g_loss = g_gan + self.l1_weight * l1_term + self.perceptual_weight * g_perceptual
+            if self.feature_matching_weight > 0:
+                # The real pair's activations are targets: the generator's loss must not move
+                # the discriminator through them (its own tape has its own loss).
+                pair_fm = tf.add_n(
+                    [
+                        tf.reduce_mean(
+                            tf.abs(tf.cast(tf.stop_gradient(real), "float32") - tf.cast(fake, "float32")),
+                            axis=[1, 2, 3],
+                        )
+                        for real, fake in zip(real_features, fake_features, strict=True)
+                    ]
+                ) / len(real_features)
+                g_feature_matching = tf.reduce_mean(pair_fm)
+                fm_term = tf.reduce_mean(l1_weights[0] * pair_fm) if l1_weights else g_feature_matching
+                g_loss += self.feature_matching_weight * fm_term
+            else:
+                g_feature_matching = tf.constant(0.0)
 
             scaled_g_loss = self.g_optimizer.scale_loss(_per_replica(g_loss))
             scaled_d_loss = self.d_optimizer.scale_loss(_per_replica(d_loss))
@@ -376,6 +431,7 @@ class Pix2Pix(keras.Model):
             self.g_gan_tracker: g_gan,
             self.g_l1_tracker: g_l1,
             self.g_perceptual_tracker: g_perceptual,
+            self.g_feature_matching_tracker: g_feature_matching,
             self.d_loss_tracker: d_loss,
         }
         for tracker, value in values.items():

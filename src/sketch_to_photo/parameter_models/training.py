@@ -59,6 +59,8 @@ class TrainingParams(Group):
     lr_schedule: Literal["constant", "linear_decay"]
     beta_1: Fraction
     l1_weight: Annotated[float, Field(ge=0.0)]
+    # pix2pixHD's discriminator feature matching (0: off)
+    feature_matching_weight: Annotated[float, Field(ge=0.0)] = 0.0
     perceptual: PerceptualParams
     edge_maps: EdgeMapMixParams
     jitter: bool

@@ -100,6 +100,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "real_l1_weight_0.1": {"edge_maps": {"real_l1_weight": 0.1}},
     "batch_4_real_l1_weight_0.25": {"batch_size": 4, "edge_maps": {"real_l1_weight": 0.25}},
     "upsampling_resize": {"upsampling": "resize"},
+    "feature_matching_10": {"feature_matching_weight": 10.0},
 }
 
 
