@@ -311,9 +311,8 @@ def test_feature_matching_adds_the_discriminators_activation_distance_to_the_gen
     fakes = reference.generator(sketches, training=True)
     real_activations = hidden([sketches, photos], training=True)
     fake_activations = hidden([sketches, fakes], training=True)
-    expected = np.mean(
-        [float(tf.reduce_mean(tf.abs(r - f))) for r, f in zip(real_activations, fake_activations)]
-    )
+    pairs = zip(real_activations, fake_activations, strict=True)
+    expected = np.mean([float(tf.reduce_mean(tf.abs(r - f))) for r, f in pairs])
 
     plain_model, matched_model = make_model(), make_model(feature_matching_weight=10.0)
     plain = {k: float(v) for k, v in plain_model.train_step(batch).items()}
@@ -326,12 +325,14 @@ def test_feature_matching_adds_the_discriminators_activation_distance_to_the_gen
     )
     # The discriminator's step is the plain one: the term reaches the generator only.
     for plain_weight, matched_weight in zip(
-        plain_model.discriminator.get_weights(), matched_model.discriminator.get_weights()
+        plain_model.discriminator.get_weights(),
+        matched_model.discriminator.get_weights(),
+        strict=True,
     ):
         np.testing.assert_allclose(plain_weight, matched_weight, rtol=1e-5, atol=1e-7)
+    generators = (plain_model.generator, matched_model.generator)
     assert any(
-        not np.allclose(p, m)
-        for p, m in zip(plain_model.generator.get_weights(), matched_model.generator.get_weights())
+        not np.allclose(p, m) for p, m in zip(*(g.get_weights() for g in generators), strict=True)
     )
     # The activations' model shares the discriminator's variables and adds none of its own.
     assert len(matched_model.weights) == len(matched_model.generator.weights) + len(

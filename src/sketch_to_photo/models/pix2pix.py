@@ -240,9 +240,7 @@ def build_discriminator(
 
 def _hidden_activations(discriminator: keras.Model) -> list[keras.KerasTensor]:
     """The outputs of the PatchGAN's LeakyReLUs (after each block), input side first."""
-    return [
-        layer.output for layer in discriminator.layers if isinstance(layer, layers.LeakyReLU)
-    ]
+    return [layer.output for layer in discriminator.layers if isinstance(layer, layers.LeakyReLU)]
 
 
 class _Untracked:
@@ -404,14 +402,19 @@ class Pix2Pix(keras.Model):
                 pair_fm = tf.add_n(
                     [
                         tf.reduce_mean(
-                            tf.abs(tf.cast(tf.stop_gradient(real), "float32") - tf.cast(fake, "float32")),
+                            tf.abs(
+                                tf.cast(tf.stop_gradient(real), "float32")
+                                - tf.cast(fake, "float32")
+                            ),
                             axis=[1, 2, 3],
                         )
                         for real, fake in zip(real_features, fake_features, strict=True)
                     ]
                 ) / len(real_features)
                 g_feature_matching = tf.reduce_mean(pair_fm)
-                fm_term = tf.reduce_mean(l1_weights[0] * pair_fm) if l1_weights else g_feature_matching
+                fm_term = (
+                    tf.reduce_mean(l1_weights[0] * pair_fm) if l1_weights else g_feature_matching
+                )
                 g_loss += self.feature_matching_weight * fm_term
             else:
                 g_feature_matching = tf.constant(0.0)
