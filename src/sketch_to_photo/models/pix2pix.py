@@ -253,6 +253,26 @@ class _Untracked:
         return self.model(*args, **kwargs)
 
 
+def _pair_feature_distance(
+    real_features: list[tf.Tensor], fake_features: list[tf.Tensor]
+) -> tf.Tensor:
+    """Per pair, the mean over blocks of the L1 distance between their activations; the real
+    pair's are constants (targets for the generator)."""
+    distances = [
+        tf.reduce_mean(
+            tf.abs(tf.cast(tf.stop_gradient(real), "float32") - tf.cast(fake, "float32")),
+            axis=[1, 2, 3],
+        )
+        for real, fake in zip(real_features, fake_features, strict=True)
+    ]
+    return tf.add_n(distances) / len(distances)
+
+
+def _weighted_mean(per_pair: tf.Tensor, pair_weights: list[tf.Tensor]) -> tf.Tensor:
+    """The batch mean of a per-pair loss, each pair weighted when weights were given."""
+    return tf.reduce_mean(pair_weights[0] * per_pair) if pair_weights else tf.reduce_mean(per_pair)
+
+
 def _bce(label: float, logits: tf.Tensor) -> tf.Tensor:
     """Binary cross-entropy from logits against a constant label, mean over patches and batch."""
     labels = tf.fill(tf.shape(logits), label)
@@ -390,7 +410,7 @@ class Pix2Pix(keras.Model):
             g_gan = _bce(1.0, fake_logits)
             pair_l1 = tf.reduce_mean(tf.abs(tf.cast(photos, "float32") - fakes), axis=[1, 2, 3])
             g_l1 = tf.reduce_mean(pair_l1)  # reported unweighted, comparable across runs
-            l1_term = tf.reduce_mean(l1_weights[0] * pair_l1) if l1_weights else g_l1
+            l1_term = _weighted_mean(pair_l1, l1_weights)
             if self._uses_perceptual():
                 g_perceptual = self.perceptual(photos, fakes)
             else:
@@ -399,23 +419,9 @@ class Pix2Pix(keras.Model):
             if self.feature_matching_weight > 0:
                 # The real pair's activations are targets: the generator's loss must not move
                 # the discriminator through them (its own tape has its own loss).
-                pair_fm = tf.add_n(
-                    [
-                        tf.reduce_mean(
-                            tf.abs(
-                                tf.cast(tf.stop_gradient(real), "float32")
-                                - tf.cast(fake, "float32")
-                            ),
-                            axis=[1, 2, 3],
-                        )
-                        for real, fake in zip(real_features, fake_features, strict=True)
-                    ]
-                ) / len(real_features)
+                pair_fm = _pair_feature_distance(real_features, fake_features)
                 g_feature_matching = tf.reduce_mean(pair_fm)
-                fm_term = (
-                    tf.reduce_mean(l1_weights[0] * pair_fm) if l1_weights else g_feature_matching
-                )
-                g_loss += self.feature_matching_weight * fm_term
+                g_loss += self.feature_matching_weight * _weighted_mean(pair_fm, l1_weights)
             else:
                 g_feature_matching = tf.constant(0.0)
 
