@@ -83,8 +83,10 @@ def build_pix2pix(
                 "learning_rate": float(training["learning_rate"]),
                 "beta_1": float(training["beta_1"]),
             }
+            ema = float(training.get("generator_ema", 0.0))
+            generator_adam = keras.optimizers.Adam(**adam, use_ema=ema > 0, ema_momentum=ema)
             model.compile(
-                g_optimizer=wrap_optimizer(keras.optimizers.Adam(**adam), policy),
+                g_optimizer=wrap_optimizer(generator_adam, policy),
                 d_optimizer=wrap_optimizer(keras.optimizers.Adam(**adam), policy),
                 l1_weight=float(training["l1_weight"]),
                 perceptual_weight=float(perceptual_options["weight"]),

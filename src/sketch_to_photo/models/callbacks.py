@@ -140,6 +140,23 @@ class RealShareSchedule(keras.callbacks.Callback):
             logs["real_share"] = self.share(epoch)
 
 
+class GeneratorAverage(keras.callbacks.Callback):
+    """At the end of training, the generator takes the exponential moving average of its
+    weights that its optimizer kept (``use_ema``), instead of the last step's weights: a GAN's
+    generator oscillates from step to step, and the average is steadier (ProGAN, StyleGAN).
+
+    Listed before the sample grids, so the final grid shows the averaged generator; the
+    per-epoch grids, validation losses and checkpoints show the weights being trained.
+    """
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        optimizer = self.model.g_optimizer
+        # a LossScaleOptimizer (mixed_float16) keeps the average in the optimizer it wraps
+        if not getattr(getattr(optimizer, "inner_optimizer", optimizer), "use_ema", False):
+            raise ValueError("GeneratorAverage needs a generator optimizer built with use_ema=True")
+        optimizer.finalize_variable_values(self.model.generator.trainable_variables)
+
+
 class SampleGridLogger(keras.callbacks.Callback):
     """Every ``every_n_epochs`` epochs and after the last one, save a sketch|generated|real grid.
 

@@ -30,6 +30,7 @@ from sketch_to_photo.mlops.tracking import log_shards_dataset
 from sketch_to_photo.models.assembly import build_pix2pix
 from sketch_to_photo.models.backup import prepare_backup, settings_hash
 from sketch_to_photo.models.callbacks import (
+    GeneratorAverage,
     GeneratorCheckpoint,
     LinearLearningRateDecay,
     MlflowMetricsLogger,
@@ -70,6 +71,8 @@ def training_callbacks(
     callbacks: list[keras.callbacks.Callback] = [
         keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=True, double_checkpoint=True),
     ]  # fmt: skip
+    if float(training.get("generator_ema", 0.0)) > 0:  # before the final sample grid
+        callbacks.append(GeneratorAverage())
     if real_share is not None:  # before the logger, which logs the share
         mix = training["edge_maps"]
         callbacks.append(

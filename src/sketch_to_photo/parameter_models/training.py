@@ -61,6 +61,9 @@ class TrainingParams(Group):
     l1_weight: Annotated[float, Field(ge=0.0)]
     # pix2pixHD's discriminator feature matching (0: off)
     feature_matching_weight: Annotated[float, Field(ge=0.0)] = 0.0
+    # momentum of the generator's exponential moving average, saved instead of its last weights
+    # (0: off)
+    generator_ema: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
     perceptual: PerceptualParams
     edge_maps: EdgeMapMixParams
     jitter: bool

@@ -101,6 +101,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "batch_4_real_l1_weight_0.25": {"batch_size": 4, "edge_maps": {"real_l1_weight": 0.25}},
     "upsampling_resize": {"upsampling": "resize"},
     "feature_matching_10": {"feature_matching_weight": 10.0},
+    "generator_ema_0.99": {"generator_ema": 0.99},
+    "generator_ema_0.995": {"generator_ema": 0.995},
 }
 
 
