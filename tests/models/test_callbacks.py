@@ -17,12 +17,14 @@ from PIL import Image
 from sketch_to_photo.models.callbacks import (
     GUTTER,
     TITLE_HEIGHT,
+    GeneratorAverage,
     GeneratorCheckpoint,
     MlflowMetricsLogger,
     ProgressLogger,
     SampleGridLogger,
     render_grid,
 )
+from sketch_to_photo.models.pix2pix import Pix2Pix, build_discriminator, build_generator
 from sketch_to_photo.prediction.preprocessing import to_uint8
 
 SIZE = 16
@@ -139,6 +141,52 @@ def test_callbacks_do_nothing_in_mlflow_without_an_active_run(experiment_id, tmp
     assert mlflow.active_run() is None
     assert len(MlflowClient().search_runs([experiment_id, "0"])) == runs_before
     assert [p.name for p in tmp_path.iterdir()] == ["grid_epoch_0002.png"]  # local file only
+
+
+class _WeightsAfterEachStep(keras.callbacks.Callback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps: list[list[np.ndarray]] = []
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.steps.append([v.numpy().copy() for v in self.model.generator.trainable_variables])
+
+
+def test_generator_average_leaves_the_moving_average_of_the_steps_weights() -> None:
+    keras.utils.set_random_seed(0)
+    model = Pix2Pix(
+        build_generator(32, 4, dropout=0.0, normalization="instance"),
+        build_discriminator(32, 4, normalization="instance"),
+    )
+    momentum = 0.9
+    model.compile(
+        g_optimizer=keras.optimizers.Adam(1e-2, use_ema=True, ema_momentum=momentum),
+        d_optimizer=keras.optimizers.Adam(1e-2),
+    )
+    rng = np.random.default_rng(0)
+    sketches = rng.uniform(-1, 1, (8, 32, 32, 3)).astype(np.float32)
+    recorder = _WeightsAfterEachStep()
+    model.fit(sketches, sketches[..., ::-1], batch_size=4, epochs=2, verbose=0,
+              callbacks=[GeneratorAverage(), recorder])  # fmt: skip
+    # computed independently: the first step's weights, then the momentum's running average
+    average = recorder.steps[0]
+    for weights in recorder.steps[1:]:
+        average = [momentum * a + (1 - momentum) * w for a, w in zip(average, weights, strict=True)]
+    final = [v.numpy() for v in model.generator.trainable_variables]
+    assert len(recorder.steps) == 4
+    assert max(np.abs(a - f).max() for a, f in zip(average, final, strict=True)) < 1e-5
+    # and it is not simply the last step's weights
+    assert max(np.abs(w - f).max() for w, f in zip(recorder.steps[-1], final, strict=True)) > 1e-3
+
+
+def test_generator_average_refuses_an_optimizer_without_an_average() -> None:
+    model = keras.Model()
+    model.g_optimizer = keras.optimizers.Adam()
+    model.generator = _generator()
+    callback = GeneratorAverage()
+    callback.set_model(model)
+    with pytest.raises(ValueError, match="use_ema=True"):
+        callback.on_train_end()
 
 
 def test_render_grid_layout_and_titles():

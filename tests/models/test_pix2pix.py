@@ -50,12 +50,15 @@ def make_model(
     seed: int = 0,
     run_eagerly: bool = False,
     feature_matching_weight: float = 0.0,
+    generator_ema: float = 0.0,
 ) -> Pix2Pix:
     keras.utils.set_random_seed(seed)
     model = Pix2Pix(build_generator(SIZE, WIDTH), build_discriminator(SIZE, WIDTH), perceptual)
     # A higher rate than pix2pix's 2e-4 so that a few steps show progress.
     model.compile(
-        g_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
+        g_optimizer=keras.optimizers.Adam(
+            2e-3, beta_1=0.5, use_ema=generator_ema > 0, ema_momentum=generator_ema
+        ),
         d_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
         perceptual_weight=perceptual_weight,
         feature_matching_weight=feature_matching_weight,
@@ -395,6 +398,53 @@ def test_backup_and_restore_resumes_an_interrupted_fit(tmp_path: Path) -> None:
     for restored, saved in zip(recorder.weights_at_begin, after_epoch_0, strict=True):
         np.testing.assert_array_equal(restored, saved)
     assert not backup_dir.exists()  # a completed fit deletes its backup
+
+
+class OptimizerStateRecorder(keras.callbacks.Callback):
+    """The generator optimizer's variables (Adam's moments and, with use_ema, the average)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.at_epoch_begin: dict[int, list[np.ndarray]] = {}
+        self.at_epoch_end: dict[int, list[np.ndarray]] = {}
+
+    def _state(self) -> list[np.ndarray]:
+        return [np.array(v) for v in self.model.g_optimizer.variables]
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.at_epoch_begin[epoch] = self._state()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.at_epoch_end[epoch] = self._state()
+
+
+def test_a_resumed_fit_continues_the_generators_moving_average(tmp_path: Path) -> None:
+    """Without it the average would restart from zeros at full momentum after a resume."""
+    sketches, photos = circle_pairs(4)
+    data = dataset(sketches, photos, 2)
+    backup_dir = tmp_path / "backup"
+    interrupted, before = (
+        make_model(seed=1, run_eagerly=True, generator_ema=0.9),
+        OptimizerStateRecorder(),
+    )
+    with pytest.raises(RuntimeError, match="simulated interruption"):
+        interrupted.fit(data, epochs=2, verbose=0, callbacks=[
+            keras.callbacks.BackupAndRestore(str(backup_dir)), before, InterruptAt(1),
+        ])  # fmt: skip
+    resumed, after = (
+        make_model(seed=2, run_eagerly=True, generator_ema=0.9),
+        OptimizerStateRecorder(),
+    )
+    resumed.fit(data, epochs=2, verbose=0, callbacks=[
+        keras.callbacks.BackupAndRestore(str(backup_dir)), after,
+    ])  # fmt: skip
+    saved, restored = before.at_epoch_end[0], after.at_epoch_begin[1]
+    # Adam's iterations, learning rate, two moments per variable, and one average per variable
+    n_generator_variables = len(resumed.generator.trainable_variables)
+    assert len(restored) == 2 + 3 * n_generator_variables
+    assert any(np.abs(v).max() > 0 for v in restored[-n_generator_variables:])
+    for restored_value, saved_value in zip(restored, saved, strict=True):
+        np.testing.assert_array_equal(restored_value, saved_value)
 
 
 class RateRecorder(keras.callbacks.Callback):

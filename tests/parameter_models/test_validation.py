@@ -78,6 +78,10 @@ def _with(change: dict[str, Any]) -> dict[str, Any]:
             "edge_maps.method = 'sobel': must be 'canny' or 'xdog'",
         ),
         (
+            {"training.generator_ema": 1.0},
+            "training.generator_ema = 1.0: must be less than 1",
+        ),
+        (
             {"training.learning_rate": "2e-4"},
             "training.learning_rate = '2e-4': must be a valid number",
         ),
