@@ -91,6 +91,7 @@ def build_pix2pix(
                 l1_weight=float(training["l1_weight"]),
                 perceptual_weight=float(perceptual_options["weight"]),
                 feature_matching_weight=float(training.get("feature_matching_weight", 0.0)),
+                discriminator_augment=tuple(training.get("discriminator_augment", ())),
                 jit_compile=jit_compile,
             )
     finally:

@@ -35,6 +35,8 @@ import keras
 import tensorflow as tf
 from keras import layers
 
+from sketch_to_photo.models.augment import augment_pairs
+
 if TYPE_CHECKING:
     from sketch_to_photo.models.perceptual import PerceptualLoss
 
@@ -328,6 +330,7 @@ class Pix2Pix(keras.Model):
         self.l1_weight = 100.0
         self.perceptual_weight = 0.0
         self.feature_matching_weight = 0.0
+        self.discriminator_augment: tuple[str, ...] = ()
         # The same layers as the discriminator, also returning its blocks' activations; held
         # in a plain object so that their variables are tracked once, through the discriminator.
         self.discriminator_features = _Untracked(
@@ -346,15 +349,19 @@ class Pix2Pix(keras.Model):
         l1_weight: float = 100.0,
         perceptual_weight: float = 0.0,
         feature_matching_weight: float = 0.0,
+        discriminator_augment: tuple[str, ...] = (),
         **kwargs: Any,
     ) -> None:
-        """Set the two optimizers and the loss weights; ``kwargs`` go to ``Model.compile``."""
+        """Set the two optimizers, the loss weights and the augmentations of the
+        discriminator's inputs (:mod:`sketch_to_photo.models.augment`; none by default);
+        ``kwargs`` go to ``Model.compile``."""
         super().compile(optimizer=None, **kwargs)
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer
         self.l1_weight = float(l1_weight)
         self.perceptual_weight = float(perceptual_weight)
         self.feature_matching_weight = float(feature_matching_weight)
+        self.discriminator_augment = tuple(discriminator_augment)
         # Built now so that BackupAndRestore can load their state before the first step.
         if not g_optimizer.built:
             g_optimizer.build(self.generator.trainable_variables)
@@ -399,11 +406,16 @@ class Pix2Pix(keras.Model):
         sketches, condition = self._split(inputs)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fakes = self.generator([sketches, *condition] if condition else sketches, training=True)
+            seen_sketches, (seen_photos, seen_fakes) = (
+                augment_pairs(sketches, [photos, fakes], self.discriminator_augment)
+                if self.discriminator_augment
+                else (sketches, (photos, fakes))
+            )
             *real_features, real_logits = self.discriminator_features(
-                [sketches, photos, *condition], training=True
+                [seen_sketches, seen_photos, *condition], training=True
             )
             *fake_features, fake_logits = self.discriminator_features(
-                [sketches, fakes, *condition], training=True
+                [seen_sketches, seen_fakes, *condition], training=True
             )
 
             d_loss = 0.5 * (_bce(1.0, real_logits) + _bce(0.0, fake_logits))

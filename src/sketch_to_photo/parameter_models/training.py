@@ -64,6 +64,8 @@ class TrainingParams(Group):
     # momentum of the generator's exponential moving average, saved instead of its last weights
     # (0: off)
     generator_ema: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    # DiffAugment of the discriminator's inputs, real and generated pairs alike ([]: off)
+    discriminator_augment: list[Literal["colour", "translation", "cutout"]] = []
     perceptual: PerceptualParams
     edge_maps: EdgeMapMixParams
     jitter: bool

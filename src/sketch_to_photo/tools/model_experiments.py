@@ -103,6 +103,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "feature_matching_10": {"feature_matching_weight": 10.0},
     "generator_ema_0.99": {"generator_ema": 0.99},
     "generator_ema_0.995": {"generator_ema": 0.995},
+    "diffaugment": {"discriminator_augment": ["colour", "translation", "cutout"]},
+    "diffaugment_translation_cutout": {"discriminator_augment": ["translation", "cutout"]},
 }
 
 
