@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from sketch_to_photo.models.callbacks import (
+    GeneratorAverage,
     GeneratorCheckpoint,
     LinearLearningRateDecay,
     MlflowMetricsLogger,
@@ -29,7 +30,7 @@ def test_the_chief_logs_and_checkpoints_while_every_worker_resumes_and_follows_t
     tmp_path,
 ):
     training = {
-        "epochs": 4, "learning_rate": 1e-3, "lr_schedule": "linear_decay",
+        "epochs": 4, "learning_rate": 1e-3, "lr_schedule": "linear_decay", "generator_ema": 0.99,
         "edge_maps": {"real_share_start": 0.2, "real_share_end": 0.8},
         "sample_grid_every": 2, "sample_dir": str(tmp_path / "samples"),
         "checkpoint_every": 2, "checkpoint_dir": str(tmp_path / "checkpoints"),
@@ -40,10 +41,18 @@ def test_the_chief_logs_and_checkpoints_while_every_worker_resumes_and_follows_t
         type(c) for c in training_callbacks(training, _strategy(0), tmp_path / "b", samples, share)
     ]
     assert kinds == [
-        keras.callbacks.BackupAndRestore, RealShareSchedule, LinearLearningRateDecay,
-        MlflowMetricsLogger, SampleGridLogger, GeneratorCheckpoint,
+        keras.callbacks.BackupAndRestore, GeneratorAverage, RealShareSchedule,
+        LinearLearningRateDecay, MlflowMetricsLogger, SampleGridLogger, GeneratorCheckpoint,
     ]  # fmt: skip
+    # every worker swaps in its generator's average (the variables are mirrored)
     worker = training_callbacks(
         {**training, "lr_schedule": "constant"}, _strategy(1), tmp_path / "b1", samples
     )
-    assert [type(c) for c in worker] == [keras.callbacks.BackupAndRestore]
+    assert [type(c) for c in worker] == [keras.callbacks.BackupAndRestore, GeneratorAverage]
+    plain = training_callbacks(
+        {**training, "lr_schedule": "constant", "generator_ema": 0.0},
+        _strategy(1),
+        tmp_path / "b2",
+        samples,
+    )
+    assert [type(c) for c in plain] == [keras.callbacks.BackupAndRestore]
