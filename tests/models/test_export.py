@@ -103,3 +103,20 @@ def test_resize_upsampling_generator_exports_and_matches(tmp_path):
     expected = np.asarray(generator.predict_on_batch([sketches, categories]), np.float32)
     assert expected.std() > PHOTO_LIKE_STD
     assert np.abs(got - expected).max() < FLOAT32_TOLERANCE
+
+
+def test_stroke_context_generator_exports_and_matches(tmp_path):
+    """The dilated strokes (max pooling) go through ONNX like the rest."""
+    keras.utils.set_random_seed(5)
+    generator = build_generator(64, 8, normalization="instance", num_classes=2, stroke_context=True)
+    sketches = np.ones((2, 64, 64, 3), np.float32)
+    sketches[0, 30:32, 10:50] = -1.0
+    sketches[1, 8:56, 40:42] = -1.0
+    categories = np.eye(2, dtype=np.float32)
+    output_conv = generator.get_layer("output_conv")
+    output_conv.kernel.assign(output_conv.kernel * OUTPUT_SCALE)
+    onnx = OnnxModel(export_onnx(generator, tmp_path / "generator.onnx"))
+    got = onnx.predict_on_batch([sketches, categories])
+    expected = np.asarray(generator.predict_on_batch([sketches, categories]), np.float32)
+    assert expected.std() > PHOTO_LIKE_STD / 3  # a sparse sketch: much of the frame is paper
+    assert np.abs(got - expected).max() < FLOAT32_TOLERANCE

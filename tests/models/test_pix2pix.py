@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import cv2
 import keras
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from sketch_to_photo.models import (
     build_vgg16_features,
 )
 from sketch_to_photo.models.callbacks import LinearLearningRateDecay
+from sketch_to_photo.models.pix2pix import STROKE_CONTEXT_RADII
 
 # Keras' weight saving under NumPy 2 (not this code).
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -358,6 +360,27 @@ def test_the_discriminator_sees_augmented_pairs_and_the_generator_stays_plain() 
     assert float(plain["g_l1"]) == pytest.approx(float(augmented["g_l1"]), rel=1e-5)
     assert float(plain["d_loss"]) != pytest.approx(float(augmented["d_loss"]), rel=1e-3)
     assert np.isfinite(float(augmented["g_feature_matching"]))
+
+
+@pytest.mark.parametrize("size", [64, 128])
+def test_stroke_context_is_the_strokes_dilated_to_each_radius(size: int) -> None:
+    generator = build_generator(size, 4, normalization="instance", stroke_context=True)
+    rng = np.random.default_rng(size)
+    sketches = np.ones((2, size, size, 3), np.float32)
+    for sketch in sketches:  # a few random black strokes, as a sketch has
+        for _ in range(3):
+            x0, y0, x1, y1 = (int(v) for v in rng.integers(0, size, 4))
+            cv2.line(sketch, (x0, y0), (x1, y1), (-1.0, -1.0, -1.0), 1)
+    context = keras.Model(generator.inputs, generator.get_layer("stroke_context").output)
+    channels = context.predict(sketches, verbose=0)
+    np.testing.assert_array_equal(channels[..., :3], sketches)  # the sketch itself first
+    scale = size / 128
+    for sketch, got in zip(sketches, channels, strict=True):
+        ink = (sketch[..., 0] < 0).astype(np.uint8)
+        for i, radius in enumerate(STROKE_CONTEXT_RADII):
+            side = 2 * max(1, round(radius * scale)) + 1
+            expected = cv2.dilate(ink, np.ones((side, side), np.uint8)) * 2.0 - 1.0
+            np.testing.assert_allclose(got[..., 3 + i], expected, atol=1e-6)
 
 
 class InterruptAt(keras.callbacks.Callback):

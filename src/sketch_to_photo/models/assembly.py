@@ -69,6 +69,7 @@ def build_pix2pix(
                     normalization=normalization,
                     num_classes=num_classes,
                     upsampling=str(training.get("upsampling", "transpose")),
+                    stroke_context=bool(training.get("stroke_context", False)),
                 ),
                 build_discriminator(
                     size,

@@ -49,6 +49,7 @@ class TrainingParams(Group):
     class_aware: bool
     spectral_norm: bool
     upsampling: Literal["transpose", "resize"] = "transpose"
+    stroke_context: bool = False  # the strokes dilated to several radii as input channels
     dropout: Fraction
     batch_size: Positive
     strategy: Literal["auto", "mirrored", "multi_worker"]

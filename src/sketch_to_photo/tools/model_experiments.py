@@ -105,6 +105,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "generator_ema_0.995": {"generator_ema": 0.995},
     "diffaugment": {"discriminator_augment": ["colour", "translation", "cutout"]},
     "diffaugment_translation_cutout": {"discriminator_augment": ["translation", "cutout"]},
+    "stroke_context": {"stroke_context": True},
 }
 
 
