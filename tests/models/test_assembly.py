@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from sketch_to_photo.models.assembly import resolve_jit_compile
+import pytest
+import yaml
+
+from sketch_to_photo.models.assembly import build_pix2pix, resolve_jit_compile
 from sketch_to_photo.models.precision import has_gpu
 
 
@@ -15,3 +18,22 @@ def test_jit_compile_auto_is_off_without_a_gpu_and_rejects_typos():
     assert resolve_jit_compile(True) is True
     with pytest.raises(ValueError, match="auto, true or false"):
         resolve_jit_compile("yes")
+
+
+def test_the_training_parameters_reach_the_compiled_model():
+    training = yaml.safe_load(
+        (Path(__file__).parents[2] / "conf" / "base" / "parameters_training.yml").read_text()
+    )["training"]
+    training.update(
+        image_size=32, base_filters=8, precision="float32", r1_weight=0.5,
+        feature_matching_weight=3.0, generator_ema=0.99,
+        discriminator_augment=["translation", "cutout"],
+    )  # fmt: skip
+    training["perceptual"]["weight"] = 0.0
+    model, setup = build_pix2pix(training, num_classes=2)
+    assert model.class_aware and setup["vgg_weights"] == "unused"
+    assert (model.r1_weight, model.feature_matching_weight) == (0.5, 3.0)
+    assert model.discriminator_augment == ("translation", "cutout")
+    assert model.g_optimizer.use_ema and model.g_optimizer.ema_momentum == 0.99
+    assert not model.d_optimizer.use_ema
+    assert model.generator.input_shape[0] == (None, 32, 32, 3)

@@ -54,6 +54,7 @@ def make_model(
     feature_matching_weight: float = 0.0,
     generator_ema: float = 0.0,
     discriminator_augment: tuple[str, ...] = (),
+    r1_weight: float = 0.0,
 ) -> Pix2Pix:
     keras.utils.set_random_seed(seed)
     model = Pix2Pix(build_generator(SIZE, WIDTH), build_discriminator(SIZE, WIDTH), perceptual)
@@ -66,6 +67,7 @@ def make_model(
         perceptual_weight=perceptual_weight,
         feature_matching_weight=feature_matching_weight,
         discriminator_augment=discriminator_augment,
+        r1_weight=r1_weight,
         run_eagerly=run_eagerly,  # no tracing: faster for a handful of steps
     )
     return model
@@ -360,6 +362,36 @@ def test_the_discriminator_sees_augmented_pairs_and_the_generator_stays_plain() 
     assert float(plain["g_l1"]) == pytest.approx(float(augmented["g_l1"]), rel=1e-5)
     assert float(plain["d_loss"]) != pytest.approx(float(augmented["d_loss"]), rel=1e-3)
     assert np.isfinite(float(augmented["g_feature_matching"]))
+
+
+def test_r1_penalises_the_discriminators_gradient_at_real_photos_and_only_its_step() -> None:
+    sketches, photos = (tf.constant(a) for a in circle_pairs(2))
+    # The expected penalty, from the untrained discriminator the step starts from.
+    discriminator = make_model().discriminator
+    with tf.GradientTape() as tape:
+        tape.watch(photos)
+        score = tf.reduce_sum(discriminator([sketches, photos], training=True))
+    gradients = tape.gradient(score, photos).numpy()
+    expected = float(np.mean(np.sum(gradients**2, axis=(1, 2, 3))))
+    assert expected > 0
+
+    plain_model, penalised_model = make_model(), make_model(r1_weight=10.0)
+    plain = {k: float(v) for k, v in plain_model.train_step((sketches, photos)).items()}
+    penalised = {k: float(v) for k, v in penalised_model.train_step((sketches, photos)).items()}
+    assert plain["d_r1"] == 0.0
+    assert penalised["d_r1"] == pytest.approx(expected, rel=1e-3)
+    assert penalised["d_loss"] == pytest.approx(plain["d_loss"] + 5.0 * expected, rel=1e-4)
+    # The penalty's gradient (a second derivative) moves the discriminator; the generator's
+    # step is the plain one.
+    discriminators = (plain_model.discriminator, penalised_model.discriminator)
+    assert any(
+        not np.allclose(p, q)
+        for p, q in zip(*(d.get_weights() for d in discriminators), strict=True)
+    )
+    for plain_weight, penalised_weight in zip(
+        plain_model.generator.get_weights(), penalised_model.generator.get_weights(), strict=True
+    ):
+        np.testing.assert_allclose(plain_weight, penalised_weight, rtol=1e-5, atol=1e-7)
 
 
 @pytest.mark.parametrize("size", [64, 128])

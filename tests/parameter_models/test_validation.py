@@ -82,6 +82,10 @@ def _with(change: dict[str, Any]) -> dict[str, Any]:
             "training.generator_ema = 1.0: must be less than 1",
         ),
         (
+            {"training.r1_weight": -1.0},
+            "training.r1_weight = -1.0: must be greater than or equal to 0",
+        ),
+        (
             {"training.learning_rate": "2e-4"},
             "training.learning_rate = '2e-4': must be a valid number",
         ),

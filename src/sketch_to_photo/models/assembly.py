@@ -93,6 +93,7 @@ def build_pix2pix(
                 perceptual_weight=float(perceptual_options["weight"]),
                 feature_matching_weight=float(training.get("feature_matching_weight", 0.0)),
                 discriminator_augment=tuple(training.get("discriminator_augment", ())),
+                r1_weight=float(training.get("r1_weight", 0.0)),
                 jit_compile=jit_compile,
             )
     finally:

@@ -329,7 +329,10 @@ class Pix2Pix(keras.Model):
     :class:`PerceptualLoss` is given and its weight is positive (evaluation reports it whenever
     one is given). Feature matching (pix2pixHD) is the L1 distance between the discriminator's
     hidden activations on the real pair and on the generated one, mean over its blocks: a
-    perceptual term that needs no ImageNet weights. Calling the model runs the generator.
+    perceptual term that needs no ImageNet weights. Discriminator loss: ``gan / 2 + r1_weight /
+    2 * R1``; R1 (Mescheder et al. 2018) is the squared norm of the gradient of the
+    discriminator's summed patch logits on a real pair with respect to its photo, which keeps
+    the discriminator smooth around the real photos. Calling the model runs the generator.
     For ``mixed_float16`` wrap each optimizer in ``keras.optimizers.LossScaleOptimizer``
     (:func:`sketch_to_photo.models.precision.wrap_optimizer`); ``mixed_bfloat16`` needs none.
 
@@ -356,11 +359,13 @@ class Pix2Pix(keras.Model):
         self.g_perceptual_tracker = keras.metrics.Mean(name="g_perceptual")
         self.g_feature_matching_tracker = keras.metrics.Mean(name="g_feature_matching")
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.d_r1_tracker = keras.metrics.Mean(name="d_r1")
         self.l1_tracker = keras.metrics.Mean(name="l1")
         self.perceptual_tracker = keras.metrics.Mean(name="perceptual")
         self.l1_weight = 100.0
         self.perceptual_weight = 0.0
         self.feature_matching_weight = 0.0
+        self.r1_weight = 0.0
         self.discriminator_augment: tuple[str, ...] = ()
         # The same layers as the discriminator, also returning its blocks' activations; held
         # in a plain object so that their variables are tracked once, through the discriminator.
@@ -381,6 +386,7 @@ class Pix2Pix(keras.Model):
         perceptual_weight: float = 0.0,
         feature_matching_weight: float = 0.0,
         discriminator_augment: tuple[str, ...] = (),
+        r1_weight: float = 0.0,
         **kwargs: Any,
     ) -> None:
         """Set the two optimizers, the loss weights and the augmentations of the
@@ -393,6 +399,7 @@ class Pix2Pix(keras.Model):
         self.perceptual_weight = float(perceptual_weight)
         self.feature_matching_weight = float(feature_matching_weight)
         self.discriminator_augment = tuple(discriminator_augment)
+        self.r1_weight = float(r1_weight)
         # Built now so that BackupAndRestore can load their state before the first step.
         if not g_optimizer.built:
             g_optimizer.build(self.generator.trainable_variables)
@@ -409,6 +416,7 @@ class Pix2Pix(keras.Model):
             self.g_perceptual_tracker,
             self.g_feature_matching_tracker,
             self.d_loss_tracker,
+            self.d_r1_tracker,
             self.l1_tracker,
             self.perceptual_tracker,
         ]
@@ -442,14 +450,27 @@ class Pix2Pix(keras.Model):
                 if self.discriminator_augment
                 else (sketches, (photos, fakes))
             )
-            *real_features, real_logits = self.discriminator_features(
-                [seen_sketches, seen_photos, *condition], training=True
-            )
+            with tf.GradientTape(watch_accessed_variables=False) as r1_tape:
+                if self.r1_weight > 0:
+                    r1_tape.watch(seen_photos)
+                *real_features, real_logits = self.discriminator_features(
+                    [seen_sketches, seen_photos, *condition], training=True
+                )
+                real_score = tf.reduce_sum(tf.cast(real_logits, "float32"))
             *fake_features, fake_logits = self.discriminator_features(
                 [seen_sketches, seen_fakes, *condition], training=True
             )
 
             d_loss = 0.5 * (_bce(1.0, real_logits) + _bce(0.0, fake_logits))
+            if self.r1_weight > 0:
+                # Recorded by d_tape: the penalty's own gradient is a second derivative.
+                photo_gradients = r1_tape.gradient(real_score, seen_photos)
+                d_r1 = tf.reduce_mean(
+                    tf.reduce_sum(tf.square(tf.cast(photo_gradients, "float32")), axis=[1, 2, 3])
+                )
+                d_loss += 0.5 * self.r1_weight * d_r1
+            else:
+                d_r1 = tf.constant(0.0)
             g_gan = _bce(1.0, fake_logits)
             pair_l1 = tf.reduce_mean(tf.abs(tf.cast(photos, "float32") - fakes), axis=[1, 2, 3])
             g_l1 = tf.reduce_mean(pair_l1)  # reported unweighted, comparable across runs
@@ -485,6 +506,7 @@ class Pix2Pix(keras.Model):
             self.g_perceptual_tracker: g_perceptual,
             self.g_feature_matching_tracker: g_feature_matching,
             self.d_loss_tracker: d_loss,
+            self.d_r1_tracker: d_r1,
         }
         for tracker, value in values.items():
             tracker.update_state(value)

@@ -67,6 +67,8 @@ class TrainingParams(Group):
     generator_ema: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
     # DiffAugment of the discriminator's inputs, real and generated pairs alike ([]: off)
     discriminator_augment: list[Literal["colour", "translation", "cutout"]] = []
+    # R1 penalty on the discriminator's gradient at the real pairs' photos (0: off)
+    r1_weight: Annotated[float, Field(ge=0.0)] = 0.0
     perceptual: PerceptualParams
     edge_maps: EdgeMapMixParams
     jitter: bool

@@ -106,6 +106,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "diffaugment": {"discriminator_augment": ["colour", "translation", "cutout"]},
     "diffaugment_translation_cutout": {"discriminator_augment": ["translation", "cutout"]},
     "stroke_context": {"stroke_context": True},
+    "r1_1": {"r1_weight": 1.0},
+    "r1_0.1": {"r1_weight": 0.1},
 }
 
 
