@@ -122,6 +122,60 @@ def test_discriminator_gives_one_logit_per_patch(size: int, patches: int) -> Non
     assert logits.dtype == tf.float32
 
 
+def test_a_multi_scale_discriminator_adds_a_patchgan_on_the_halved_pair() -> None:
+    multi = build_discriminator(64, 4, scales=2)
+    single = build_discriminator(64, 4)
+    assert {layer.name for layer in single.layers} < {layer.name for layer in multi.layers}
+    sketches, photos = circle_pairs(2, 64)
+    fine, coarse = multi([sketches, photos], training=False)
+    assert (fine.shape, coarse.shape) == ((2, 6, 6, 1), (2, 2, 2, 1))
+    # The coarse scale is a 32 px PatchGAN on the pair averaged over 2x2 blocks.
+    half = build_discriminator(32, 4)
+    for layer in half.layers:
+        if layer.weights:
+            layer.set_weights(multi.get_layer(f"scale1_{layer.name}").get_weights())
+    for layer in single.layers:
+        if layer.weights:
+            layer.set_weights(multi.get_layer(layer.name).get_weights())
+
+    def halve(images: np.ndarray) -> np.ndarray:
+        return np.stack([cv2.resize(i, (32, 32), interpolation=cv2.INTER_AREA) for i in images])
+
+    expected = half([halve(sketches), halve(photos)], training=False)
+    np.testing.assert_allclose(coarse, expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(fine, single([sketches, photos], training=False), rtol=1e-5)
+    with pytest.raises(ValueError, match="min 48"):
+        build_discriminator(32, 4, scales=2)
+    with pytest.raises(ValueError, match="scales must be 1 or more"):
+        build_discriminator(64, 4, scales=0)
+
+
+def test_each_discriminator_scale_counts_the_same_in_the_losses() -> None:
+    sketches, photos = (tf.constant(a) for a in circle_pairs(2, 64))
+
+    def make(scales: int) -> Pix2Pix:
+        keras.utils.set_random_seed(0)
+        model = Pix2Pix(build_generator(64, 4), build_discriminator(64, 4, scales=scales))
+        model.compile(keras.optimizers.Adam(2e-3), keras.optimizers.Adam(2e-3))
+        return model
+
+    reference = make(2)
+    fakes = reference.generator(sketches, training=True)
+    bce = keras.losses.BinaryCrossentropy(from_logits=True)
+    real_fine, real_coarse = reference.discriminator([sketches, photos], training=True)
+    fake_fine, fake_coarse = reference.discriminator([sketches, fakes], training=True)
+    expected_g_gan = 0.5 * sum(float(bce(tf.ones_like(x), x)) for x in (fake_fine, fake_coarse))
+    expected_d_loss = 0.25 * sum(
+        float(bce(tf.ones_like(r), r)) + float(bce(tf.zeros_like(f), f))
+        for r, f in ((real_fine, fake_fine), (real_coarse, fake_coarse))
+    )
+    result = {k: float(v) for k, v in make(2).train_step((sketches, photos)).items()}
+    assert result["g_gan"] == pytest.approx(expected_g_gan, rel=1e-4)
+    assert result["d_loss"] == pytest.approx(expected_d_loss, rel=1e-4)
+    # feature matching compares both scales' blocks
+    assert len(make(2).discriminator_features.model.outputs) == 2 * 4 + 2
+
+
 def test_parameter_counts_are_the_tensorflow_tutorials_but_for_the_papers_choices(
     full_size,
 ) -> None:
@@ -239,6 +293,7 @@ def test_a_few_steps_reduce_l1_and_losses_stay_finite(trained) -> None:
         "g_perceptual",
         "g_feature_matching",
         "d_loss",
+        "d_r1",
         "val_l1",
         "val_perceptual",
     }
@@ -248,6 +303,7 @@ def test_a_few_steps_reduce_l1_and_losses_stay_finite(trained) -> None:
     # No perceptual loss configured: the term is reported as 0 in training and evaluation.
     assert history["g_perceptual"] == [0.0, 0.0, 0.0]
     assert history["g_feature_matching"] == [0.0, 0.0, 0.0]
+    assert history["d_r1"] == [0.0, 0.0, 0.0]
     assert history["val_perceptual"] == [0.0, 0.0, 0.0]
 
 

@@ -82,6 +82,10 @@ def _with(change: dict[str, Any]) -> dict[str, Any]:
             "training.generator_ema = 1.0: must be less than 1",
         ),
         (
+            {"training.discriminator_scales": 2, "training.image_size": 32},
+            "training: discriminator_scales 2 needs image_size >= 64",
+        ),
+        (
             {"training.r1_weight": -1.0},
             "training.r1_weight = -1.0: must be greater than or equal to 0",
         ),

@@ -77,6 +77,7 @@ def build_pix2pix(
                     normalization=normalization,
                     num_classes=num_classes,
                     spectral_norm=bool(training["spectral_norm"]),
+                    scales=int(training.get("discriminator_scales", 1)),
                 ),
                 perceptual,
             )

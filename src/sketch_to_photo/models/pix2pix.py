@@ -217,6 +217,46 @@ def build_generator(
     return keras.Model(inputs, outputs, name=name)
 
 
+def _patch_logits(
+    pair: keras.KerasTensor,
+    base_filters: int,
+    normalization: str,
+    spectral_norm: bool,
+    prefix: str = "",
+) -> keras.KerasTensor:
+    """The 70x70 PatchGAN's layers on a stacked pair: one logit per patch."""
+    x = pair
+    for i, multiple in enumerate((1, 2, 4), start=1):
+        norm = normalization if i > 1 else None
+        x = _downsample(x, base_filters * multiple, norm, f"{prefix}down{i}", spectral_norm)
+    x = layers.ZeroPadding2D(name=f"{prefix}pad1")(x)
+    conv4 = layers.Conv2D(
+        base_filters * 8,
+        4,
+        strides=1,
+        use_bias=False,
+        kernel_initializer=_initializer(),
+        name=f"{prefix}conv4",
+    )
+    x = _spectral(conv4, spectral_norm)(x)
+    x = _norm(normalization, f"{prefix}conv4_norm")(x)
+    x = layers.LeakyReLU(0.2, name=f"{prefix}conv4_lrelu")(x)
+    x = layers.ZeroPadding2D(name=f"{prefix}pad2")(x)
+    return _spectral(
+        layers.Conv2D(
+            1, 4, strides=1, kernel_initializer=_initializer(), dtype="float32",
+            name=f"{prefix}logits",
+        ),
+        spectral_norm,
+    )(x)  # fmt: skip
+
+
+def _patch_count(image_size: int) -> int:
+    """Logits per side of the PatchGAN: three stride-2 convs ("same"), then two 4x4 valid
+    convs after 1-pixel padding."""
+    return -(-image_size // 8) - 2
+
+
 def build_discriminator(
     image_size: int = 256,
     base_filters: int = 64,
@@ -224,18 +264,25 @@ def build_discriminator(
     num_classes: int = 0,
     spectral_norm: bool = False,
     name: str = "discriminator",
+    scales: int = 1,
 ) -> keras.Model:
     """70x70 PatchGAN: ``[sketch, photo]`` -> one logit per patch, ``(S/8 - 2)^2`` of them.
 
     Class-aware (``num_classes > 0``): ``[sketch, photo, category one-hot]``. ``spectral_norm``
     wraps every convolution in spectral normalisation, which bounds how fast the critic can
-    sharpen (a remedy for a discriminator that wins early).
+    sharpen (a remedy for a discriminator that wins early). ``scales > 1`` (pix2pixHD's
+    multi-scale discriminator) adds a PatchGAN of its own for the pair halved (then quartered,
+    ...) in size, whose patches cover twice (four times, ...) as much of the image: the output
+    is then a list of logit maps, finest first.
     """
     _check_normalization(normalization)
-    # Three stride-2 convs ("same") then two 4x4 valid convs after 1-pixel padding.
-    patches = -(-image_size // 8) - 2
-    if patches < 1:
-        raise ValueError(f"image_size {image_size} is too small for the PatchGAN (min 24)")
+    if scales < 1:
+        raise ValueError(f"scales must be 1 or more, got {scales}")
+    if _patch_count(image_size // 2 ** (scales - 1)) < 1:
+        raise ValueError(
+            f"image_size {image_size} is too small for the PatchGAN at {scales} scale(s) "
+            f"(min {24 * 2 ** (scales - 1)})"
+        )
 
     sketch = keras.Input((image_size, image_size, 3), name="sketch")
     photo = keras.Input((image_size, image_size, 3), name="photo")
@@ -245,30 +292,13 @@ def build_discriminator(
         category = _category_input(num_classes)
         inputs.append(category)
         stacked.append(_broadcast(category, image_size, "category"))
-    x = layers.Concatenate(name="pair")(stacked)
-    for i, multiple in enumerate((1, 2, 4), start=1):
-        norm = normalization if i > 1 else None
-        x = _downsample(x, base_filters * multiple, norm, f"down{i}", spectral_norm)
-    x = layers.ZeroPadding2D(name="pad1")(x)
-    conv4 = layers.Conv2D(
-        base_filters * 8,
-        4,
-        strides=1,
-        use_bias=False,
-        kernel_initializer=_initializer(),
-        name="conv4",
-    )
-    x = _spectral(conv4, spectral_norm)(x)
-    x = _norm(normalization, "conv4_norm")(x)
-    x = layers.LeakyReLU(0.2, name="conv4_lrelu")(x)
-    x = layers.ZeroPadding2D(name="pad2")(x)
-    logits = _spectral(
-        layers.Conv2D(
-            1, 4, strides=1, kernel_initializer=_initializer(), dtype="float32", name="logits"
-        ),
-        spectral_norm,
-    )(x)
-    return keras.Model(inputs, logits, name=name)
+    pair = layers.Concatenate(name="pair")(stacked)
+    logits = [_patch_logits(pair, base_filters, normalization, spectral_norm)]
+    for scale in range(1, scales):
+        pair = layers.AveragePooling2D(2, name=f"scale{scale}_pool")(pair)
+        prefix = f"scale{scale}_"
+        logits.append(_patch_logits(pair, base_filters, normalization, spectral_norm, prefix))
+    return keras.Model(inputs, logits if scales > 1 else logits[0], name=name)
 
 
 def _hidden_activations(discriminator: keras.Model) -> list[keras.KerasTensor]:
@@ -306,10 +336,16 @@ def _weighted_mean(per_pair: tf.Tensor, pair_weights: list[tf.Tensor]) -> tf.Ten
     return tf.reduce_mean(pair_weights[0] * per_pair) if pair_weights else tf.reduce_mean(per_pair)
 
 
-def _bce(label: float, logits: tf.Tensor) -> tf.Tensor:
-    """Binary cross-entropy from logits against a constant label, mean over patches and batch."""
-    labels = tf.fill(tf.shape(logits), label)
-    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
+def _bce(label: float, logits: list[tf.Tensor]) -> tf.Tensor:
+    """Binary cross-entropy from logits against a constant label, mean over patches and batch,
+    then over the discriminator's scales (each counts the same, whatever its patch count)."""
+    losses = [
+        tf.reduce_mean(
+            tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.fill(tf.shape(x), label), logits=x)
+        )
+        for x in logits
+    ]
+    return tf.add_n(losses) / len(losses)
 
 
 def _per_replica(loss: tf.Tensor) -> tf.Tensor:
@@ -372,10 +408,11 @@ class Pix2Pix(keras.Model):
         self.discriminator_features = _Untracked(
             keras.Model(
                 discriminator.inputs,
-                [*_hidden_activations(discriminator), discriminator.outputs[0]],
+                [*_hidden_activations(discriminator), *discriminator.outputs],
                 name=f"{discriminator.name}_features",
             )
         )
+        self.discriminator_scales = len(discriminator.outputs)
         self.built = True  # both networks are built functional models
 
     def compile(
@@ -450,16 +487,19 @@ class Pix2Pix(keras.Model):
                 if self.discriminator_augment
                 else (sketches, (photos, fakes))
             )
+            scales = self.discriminator_scales
             with tf.GradientTape(watch_accessed_variables=False) as r1_tape:
                 if self.r1_weight > 0:
                     r1_tape.watch(seen_photos)
-                *real_features, real_logits = self.discriminator_features(
+                real_outputs = self.discriminator_features(
                     [seen_sketches, seen_photos, *condition], training=True
                 )
-                real_score = tf.reduce_sum(tf.cast(real_logits, "float32"))
-            *fake_features, fake_logits = self.discriminator_features(
+                real_features, real_logits = real_outputs[:-scales], real_outputs[-scales:]
+                real_score = tf.add_n([tf.reduce_sum(tf.cast(x, "float32")) for x in real_logits])
+            fake_outputs = self.discriminator_features(
                 [seen_sketches, seen_fakes, *condition], training=True
             )
+            fake_features, fake_logits = fake_outputs[:-scales], fake_outputs[-scales:]
 
             d_loss = 0.5 * (_bce(1.0, real_logits) + _bce(0.0, fake_logits))
             if self.r1_weight > 0:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from sketch_to_photo.parameter_models.field_types import (
     AutoOrBool,
@@ -48,6 +48,8 @@ class TrainingParams(Group):
     normalization: Literal["batch", "instance"]
     class_aware: bool
     spectral_norm: bool
+    # PatchGANs at 1, 1/2, 1/4... of the size (pix2pixHD's multi-scale discriminator)
+    discriminator_scales: Annotated[int, Field(ge=1, le=3)] = 1
     upsampling: Literal["transpose", "resize"] = "transpose"
     stroke_context: bool = False  # the strokes dilated to several radii as input channels
     dropout: Fraction
@@ -80,3 +82,14 @@ class TrainingParams(Group):
     sample_dir: Annotated[str, Field(min_length=1)]
     checkpoint_dir: Annotated[str, Field(min_length=1)]
     backup_dir: Annotated[str, Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _each_scale_fits_a_patch(self) -> TrainingParams:
+        smallest = 32 * 2 ** (self.discriminator_scales - 1)  # the PatchGAN needs 24 px
+        if self.image_size < smallest:
+            raise ValueError(
+                f"discriminator_scales {self.discriminator_scales} needs image_size >= "
+                f"{smallest} (each scale halves the pair; the PatchGAN needs 24 px): lower "
+                f"training.discriminator_scales or raise training.image_size"
+            )
+        return self

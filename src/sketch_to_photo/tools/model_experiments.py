@@ -108,6 +108,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "stroke_context": {"stroke_context": True},
     "r1_1": {"r1_weight": 1.0},
     "r1_0.1": {"r1_weight": 0.1},
+    "discriminator_scales_2": {"discriminator_scales": 2},
 }
 
 
