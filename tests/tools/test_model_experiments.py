@@ -176,3 +176,16 @@ def test_a_wrong_set_stops_the_harness_before_it_reads_any_data(project, capsys)
     assert "Invalid parameters (--set, over the environment's training)" in error
     assert "training.epohcs: unknown key; did you mean 'epochs'?" in error
     assert "no pair shards" not in error
+
+
+def test_a_set_key_that_a_variant_sets_itself_is_refused_before_any_data(project, capsys):
+    # the variant's value would win while the results' row recorded the --set one
+    with pytest.raises(SystemExit) as raised:
+        model_experiments.main(
+            ["base", "r1_0.1", "--env", "base", "--project", str(project),
+             "--set", "r1_weight=0.01", "--set", "epochs=2"]
+        )  # fmt: skip
+    assert raised.value.code == 2
+    error = capsys.readouterr().err
+    assert "--set r1_weight: variant r1_0.1 sets it itself (r1_weight=0.1)" in error
+    assert "no pair shards" not in error

@@ -108,6 +108,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "stroke_context": {"stroke_context": True},
     "r1_1": {"r1_weight": 1.0},
     "r1_0.1": {"r1_weight": 0.1},
+    "r1_0.01": {"r1_weight": 0.01},
     "discriminator_scales_2": {"discriminator_scales": 2},
 }
 
@@ -136,6 +137,27 @@ def apply_settings(training: dict[str, Any], settings: list[str]) -> dict[str, A
     merged = _merge(training, changes)
     validate_parameters({"training": merged}, source="--set, over the environment's training")
     return merged
+
+
+def _checked_training(
+    training: dict[str, Any], variants: list[str], settings: list[str]
+) -> dict[str, Any]:
+    """The environment's ``training`` with ``--set`` applied, once every variant's changes on
+    top of it are checked, before any training. A key that both ``--set`` and a variant set is
+    refused: the variant's value would win while the results' row recorded the ``--set`` one."""
+    training = apply_settings(training, settings)
+    keys = {item.partition("=")[0].strip() for item in settings}
+    for name in variants:
+        changes = flatten(VARIANTS[name])
+        clashes = sorted(keys & set(changes))
+        if clashes:
+            raise ParameterError(
+                f"--set {', '.join(clashes)}: variant {name} sets it itself "
+                f"({', '.join(f'{k}={changes[k]}' for k in clashes)}); "
+                "drop the --set or pick a variant that leaves it alone"
+            )
+        validate_parameters({"training": _merge(training, VARIANTS[name])}, f"variant {name}")
+    return training
 
 
 def _project_context(project: Path, env: str) -> KedroContext:
@@ -266,9 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     context = _project_context(project, args.env)
     catalog, params = context.catalog, context.params
     try:
-        training = apply_settings(params["training"], args.set)
-        for name in args.variants:  # each variant's changes on top, checked before any training
-            validate_parameters({"training": _merge(training, VARIANTS[name])}, f"variant {name}")
+        training = _checked_training(params["training"], args.variants, args.set)
     except ParameterError as exc:
         parser.error(str(exc))
     if not catalog.exists("pairs_manifest"):
