@@ -487,22 +487,25 @@ class Pix2Pix(keras.Model):
                 if self.discriminator_augment
                 else (sketches, (photos, fakes))
             )
-            scales = self.discriminator_scales
+            scales, uses_r1 = self.discriminator_scales, self.r1_weight > 0
             with tf.GradientTape(watch_accessed_variables=False) as r1_tape:
-                if self.r1_weight > 0:
+                if uses_r1:
                     r1_tape.watch(seen_photos)
                 real_outputs = self.discriminator_features(
                     [seen_sketches, seen_photos, *condition], training=True
                 )
                 real_features, real_logits = real_outputs[:-scales], real_outputs[-scales:]
-                real_score = tf.add_n([tf.reduce_sum(tf.cast(x, "float32")) for x in real_logits])
+                if uses_r1:  # the score whose gradient R1 penalises, taped for it
+                    real_score = tf.add_n(
+                        [tf.reduce_sum(tf.cast(x, "float32")) for x in real_logits]
+                    )
             fake_outputs = self.discriminator_features(
                 [seen_sketches, seen_fakes, *condition], training=True
             )
             fake_features, fake_logits = fake_outputs[:-scales], fake_outputs[-scales:]
 
             d_loss = 0.5 * (_bce(1.0, real_logits) + _bce(0.0, fake_logits))
-            if self.r1_weight > 0:
+            if uses_r1:
                 # Recorded by d_tape: the penalty's own gradient is a second derivative.
                 photo_gradients = r1_tape.gradient(real_score, seen_photos)
                 d_r1 = tf.reduce_mean(
