@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import tensorflow as tf
 
+from sketch_to_photo.data.framing import fit_objects_to_strokes
 from sketch_to_photo.data.pairs import first_of_each_photo
 from sketch_to_photo.datasets import LazyNpz, ShardLoaders
 from sketch_to_photo.prediction.preprocessing import prepare_images, prepare_pair_arrays
@@ -39,9 +40,14 @@ def pair_dataset(
     with_labels: bool = False,
     drop_remainder: bool = False,
     num_classes: int = 0,
+    fit_photo_to_sketch: bool = False,
 ) -> tf.data.Dataset:
     """Batches of ``(sketches, photos)`` float32 in [-1, 1], shape (B, S, S, 3), from the
     ``shards`` (name -> loader, read in this order).
+
+    ``fit_photo_to_sketch`` moves and scales each photo's cut-out object onto the box of its
+    sketch's strokes (:func:`~sketch_to_photo.data.framing.fit_objects_to_strokes`, from the
+    shards' masks) before anything else.
 
     With ``with_labels`` the batches are ``(sketches, labels)`` with int32 category labels (the
     photos are not read). With ``num_classes > 0`` (a class-aware generator's input) they are
@@ -67,6 +73,7 @@ def pair_dataset(
         seed=seed,
         with_labels=with_labels,
         labels=num_classes > 0,
+        fit_photo_to_sketch=fit_photo_to_sketch,
     )
     return _batched(pairs, num_classes, batch_size, drop_remainder)
 
@@ -85,6 +92,7 @@ def mixed_pair_dataset(
     drop_remainder: bool = False,
     num_classes: int = 0,
     real_l1_weight: float = 1.0,
+    fit_photo_to_sketch: bool = False,
 ) -> tf.data.Dataset:
     """Training batches that mix real sketch pairs with aligned edge-map pairs.
 
@@ -95,6 +103,7 @@ def mixed_pair_dataset(
     means without edge maps. Batches have :func:`pair_dataset`'s structure, plus a third
     element when ``real_l1_weight`` is not 1: float32 ``(B,)`` weights of each pair's L1 term
     (``real_l1_weight`` for a real sketch, 1 for an edge map), Keras' ``sample_weight`` slot.
+    ``fit_photo_to_sketch`` applies to the real pairs only (an edge map is its photo's own).
     """
     if not real_shards or not edge_map_shards:
         raise ValueError(
@@ -110,8 +119,12 @@ def mixed_pair_dataset(
             shuffle_buffer=shuffle_buffer,
             seed=stream_seed,
             labels=num_classes > 0,
+            fit_photo_to_sketch=fit,
         ).repeat()
-        for shards, stream_seed in ((real_shards, seed), (edge_map_shards, seed + 10))
+        for shards, stream_seed, fit in (
+            (real_shards, seed, fit_photo_to_sketch),
+            (edge_map_shards, seed + 10, False),
+        )
     ]
     if real_l1_weight != 1.0:
         streams = [
@@ -139,6 +152,7 @@ def _examples(
     seed: int,
     with_labels: bool = False,
     labels: bool = False,
+    fit_photo_to_sketch: bool = False,
 ) -> tf.data.Dataset:
     """Single examples ``(sketch, second[, label])`` of the shards, shuffled and augmented in
     training mode; ``second`` is the photo, or the label with ``with_labels``."""
@@ -156,6 +170,7 @@ def _examples(
         second_key=second_key,
         shuffle=training,
         labels=labels,
+        fit_photo_to_sketch=fit_photo_to_sketch and not with_labels,
     )
 
     # Shard indices, not files: the reader loads each shard through its loader in Python.
@@ -224,12 +239,14 @@ class _ShardReader:
         second_key: str,
         shuffle: bool,
         labels: bool = False,
+        fit_photo_to_sketch: bool = False,
     ) -> None:
         self.loaders = loaders
         self.image_size = image_size
         self.second_key = second_key
         self.shuffle = shuffle
         self.labels = labels  # also yield the labels after the pair
+        self.fit_photo_to_sketch = fit_photo_to_sketch
 
     def __call__(self, index: np.int64, shard_seed: np.int64) -> Iterator[tuple[np.ndarray, ...]]:
         shard = self.loaders[int(index)]()
@@ -248,11 +265,16 @@ class _ShardReader:
                     prepare_images(sketches[index], self.image_size),
                     second[index].astype(np.int32),
                 )
-            elif labels is not None:
-                pair = prepare_pair_arrays(sketches[index], second[index], self.image_size)
-                yield (*pair, labels[index].astype(np.int32))
-            else:
-                yield prepare_pair_arrays(sketches[index], second[index], self.image_size)
+            photos = second[index]
+            if self.fit_photo_to_sketch:
+                photos = fit_objects_to_strokes(
+                    sketches[index],
+                    photos,
+                    shard["masks"][index],
+                    shard["segmentation_fallback"][index],
+                )
+            pair = prepare_pair_arrays(sketches[index], photos, self.image_size)
+            yield pair if labels is None else (*pair, labels[index].astype(np.int32))
 
 
 def _make_augment(
