@@ -398,3 +398,54 @@ def test_mixed_stream_weighs_the_l1_of_real_pairs_when_asked(tmp_path: Path) -> 
     np.testing.assert_allclose(weight[is_real], 0.25)
     np.testing.assert_allclose(weight[~is_real], 1.0)
     assert np.concatenate(categories).shape == (20, 3)  # the one-hot category kept its place
+
+
+def _framing_shard(folder: Path, name: str, *, object_at: int) -> None:
+    """One pair: a 40 px drawn square in the middle, its photo a 10 px black square at
+    ``object_at`` (its mask beside it)."""
+    sketch = np.full((1, SOURCE_SIZE, SOURCE_SIZE, 3), 255, np.uint8)
+    sketch[0, 12:52, 12] = sketch[0, 12:52, 51] = sketch[0, 12, 12:52] = sketch[0, 51, 12:52] = 0
+    photo = np.full_like(sketch, 255)
+    photo[0, object_at : object_at + 10, object_at : object_at + 10] = 0
+    np.savez_compressed(
+        folder / f"{name}.npz",
+        sketches=sketch,
+        photos=photo,
+        masks=(photo[..., 0] == 0).astype(np.uint8),
+        sketch_ids=np.array([f"{name}-1"]),
+        photo_ids=np.array([name]),
+        categories=np.array(["teapot"]),
+        labels=np.zeros(1, np.int16),
+        segmentation_fallback=np.zeros(1, bool),
+        dropped_unreadable_ids=np.array([], dtype="<U1"),
+        dropped_segmentation_ids=np.array([], dtype="<U1"),
+    )
+
+
+def test_fitting_moves_the_real_pairs_photo_onto_its_sketch_and_leaves_edge_maps(
+    tmp_path: Path,
+) -> None:
+    for name in ("real", "edges"):
+        (tmp_path / name / "train").mkdir(parents=True)
+        _framing_shard(tmp_path / name / "train", f"teapot-{name}", object_at=2)
+    real = NpzShardsDataset(path=str(tmp_path / "real")).load()
+    edges = NpzShardsDataset(path=str(tmp_path / "edges")).load()
+    options = {"image_size": SIZE, "batch_size": 1, "jitter": False, "flip": False}
+
+    def painted_box(photos: np.ndarray) -> tuple[int, ...]:
+        rows, cols = np.nonzero(photos[0].mean(axis=2) < 0)
+        return int(cols.min()), int(rows.min()), int(cols.max()), int(rows.max())
+
+    _, plain, _ = _collect(pair_dataset(real, training=True, **options))
+    _, fitted, _ = _collect(pair_dataset(real, training=True, fit_photo_to_sketch=True, **options))
+    assert painted_box(plain) == (1, 1, 5, 5)  # 2..12 of 64 px, at 32 px
+    assert painted_box(fitted) == (6, 6, 25, 25)  # the drawn square, 12..52 of 64 px
+
+    def mixed(share: float) -> np.ndarray:
+        stream = mixed_pair_dataset(
+            real, edges, tf.Variable(share), fit_photo_to_sketch=True, **options
+        )
+        return next(iter(stream))[1].numpy()
+
+    assert painted_box(mixed(1.0)) == (6, 6, 25, 25)  # a real pair: fitted
+    assert painted_box(mixed(0.0)) == (1, 1, 5, 5)  # an edge map's own photo: left as it is

@@ -55,3 +55,28 @@ def test_train_and_validation_batches_and_four_grid_pairs(tmp_path):
     sketches, photos, categories = grid_samples(validation_data, train, 4, data)
     assert sketches.shape == photos.shape == (4, SIZE, SIZE, 3) and categories is None
     assert pair_datasets(train, {}, 0, TRAINING, data, single)[1] is None  # no validation pairs
+
+
+def test_fit_photo_to_sketch_changes_the_train_photos_only(tmp_path):
+    sketch = np.full((2, SIZE, SIZE, 3), 255, np.uint8)
+    sketch[:, 2:14, 2] = sketch[:, 2:14, 13] = 0  # strokes spanning 2..14 both ways
+    sketch[:, 2, 2:14] = sketch[:, 13, 2:14] = 0
+    photo = np.full_like(sketch, 255)
+    photo[:, 0:4, 0:4] = 0  # a 4 px object in the corner
+    arrays = {
+        "sketches": sketch, "photos": photo, "masks": (photo[..., 0] == 0).astype(np.uint8),
+        "sketch_ids": np.array(["p0-1", "p1-1"]), "labels": np.zeros(2, np.int16),
+        "segmentation_fallback": np.zeros(2, bool),
+    }  # fmt: skip
+    for split in ("train", "validation"):
+        NpzShardsDataset(path=str(tmp_path / split)).save({f"{split}/ant-00000": arrays})
+    train = NpzShardsDataset(path=str(tmp_path / "train")).load()
+    validation = NpzShardsDataset(path=str(tmp_path / "validation")).load()
+    single = TrainingStrategy(
+        tf.distribute.get_strategy(), "auto", "_DefaultDistributionStrategy", ("cpu",)
+    )
+    data = {"image_size": SIZE, "seed": 0, "num_classes": 0}
+    training = {**TRAINING, "edge_maps": {"enabled": False}, "fit_photo_to_sketch": True}
+    train_data, validation_data = pair_datasets(train, validation, 2, training, data, single)
+    dark = [(next(iter(stream))[1].numpy() < 0).mean() for stream in (train_data, validation_data)]
+    assert dark[0] > 0.4 and dark[1] == pytest.approx(16 / 256)  # fitted to 12x12; as stored

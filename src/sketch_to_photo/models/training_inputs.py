@@ -36,7 +36,7 @@ def pair_datasets(
         "drop_remainder": replicas > 1,
         **data,
     }
-    fit = bool(training["fit_photo_to_sketch"])
+    fit = bool(training.get("fit_photo_to_sketch", False))
     if edge_mix is None:
         train_data = pair_dataset(train_shards, training=True, fit_photo_to_sketch=fit, **options)
     else:
