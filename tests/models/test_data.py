@@ -422,7 +422,7 @@ def _framing_shard(folder: Path, name: str, *, object_at: int) -> None:
     )
 
 
-def test_fitting_moves_the_real_pairs_photo_onto_its_sketch_and_leaves_edge_maps(
+def test_alignment_moves_the_real_pairs_photo_onto_its_sketch_and_leaves_edge_maps(
     tmp_path: Path,
 ) -> None:
     for name in ("real", "edges"):
@@ -437,13 +437,15 @@ def test_fitting_moves_the_real_pairs_photo_onto_its_sketch_and_leaves_edge_maps
         return int(cols.min()), int(rows.min()), int(cols.max()), int(rows.max())
 
     _, plain, _ = _collect(pair_dataset(real, training=True, **options))
-    _, fitted, _ = _collect(pair_dataset(real, training=True, fit_photo_to_sketch=True, **options))
+    _, fitted, _ = _collect(
+        pair_dataset(real, training=True, pair_alignment="photo_to_sketch", **options)
+    )
     assert painted_box(plain) == (1, 1, 5, 5)  # 2..12 of 64 px, at 32 px
     assert painted_box(fitted) == (6, 6, 25, 25)  # the drawn square, 12..52 of 64 px
 
     def mixed(share: float) -> np.ndarray:
         stream = mixed_pair_dataset(
-            real, edges, tf.Variable(share), fit_photo_to_sketch=True, **options
+            real, edges, tf.Variable(share), pair_alignment="photo_to_sketch", **options
         )
         return next(iter(stream))[1].numpy()
 

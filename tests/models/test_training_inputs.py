@@ -57,7 +57,7 @@ def test_train_and_validation_batches_and_four_grid_pairs(tmp_path):
     assert pair_datasets(train, {}, 0, TRAINING, data, single)[1] is None  # no validation pairs
 
 
-def test_fit_photo_to_sketch_changes_the_train_photos_only(tmp_path):
+def test_pair_alignment_changes_the_train_photos_only(tmp_path):
     sketch = np.full((2, SIZE, SIZE, 3), 255, np.uint8)
     sketch[:, 2:14, 2] = sketch[:, 2:14, 13] = 0  # strokes spanning 2..14 both ways
     sketch[:, 2, 2:14] = sketch[:, 13, 2:14] = 0
@@ -76,7 +76,7 @@ def test_fit_photo_to_sketch_changes_the_train_photos_only(tmp_path):
         tf.distribute.get_strategy(), "auto", "_DefaultDistributionStrategy", ("cpu",)
     )
     data = {"image_size": SIZE, "seed": 0, "num_classes": 0}
-    training = {**TRAINING, "edge_maps": {"enabled": False}, "fit_photo_to_sketch": True}
+    training = {**TRAINING, "edge_maps": {"enabled": False}, "pair_alignment": "photo_to_sketch"}
     train_data, validation_data = pair_datasets(train, validation, 2, training, data, single)
     dark = [(next(iter(stream))[1].numpy() < 0).mean() for stream in (train_data, validation_data)]
     assert dark[0] > 0.4 and dark[1] == pytest.approx(16 / 256)  # fitted to 12x12; as stored

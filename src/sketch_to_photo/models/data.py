@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import tensorflow as tf
 
-from sketch_to_photo.data.framing import fit_objects_to_strokes
+from sketch_to_photo.data.framing import align_pairs
 from sketch_to_photo.data.pairs import first_of_each_photo
 from sketch_to_photo.datasets import LazyNpz, ShardLoaders
 from sketch_to_photo.prediction.preprocessing import prepare_images, prepare_pair_arrays
@@ -40,14 +40,14 @@ def pair_dataset(
     with_labels: bool = False,
     drop_remainder: bool = False,
     num_classes: int = 0,
-    fit_photo_to_sketch: bool = False,
+    pair_alignment: str = "none",
 ) -> tf.data.Dataset:
     """Batches of ``(sketches, photos)`` float32 in [-1, 1], shape (B, S, S, 3), from the
     ``shards`` (name -> loader, read in this order).
 
-    ``fit_photo_to_sketch`` moves and scales each photo's cut-out object onto the box of its
-    sketch's strokes (:func:`~sketch_to_photo.data.framing.fit_objects_to_strokes`, from the
-    shards' masks) before anything else.
+    ``pair_alignment`` (``photo_to_sketch`` or ``sketch_to_photo``) puts each photo's cut-out
+    object and its sketch's strokes on the same box (:func:`~sketch_to_photo.data.framing.
+    align_pairs`, from the shards' masks) before anything else.
 
     With ``with_labels`` the batches are ``(sketches, labels)`` with int32 category labels (the
     photos are not read). With ``num_classes > 0`` (a class-aware generator's input) they are
@@ -73,7 +73,7 @@ def pair_dataset(
         seed=seed,
         with_labels=with_labels,
         labels=num_classes > 0,
-        fit_photo_to_sketch=fit_photo_to_sketch,
+        pair_alignment=pair_alignment,
     )
     return _batched(pairs, num_classes, batch_size, drop_remainder)
 
@@ -92,7 +92,7 @@ def mixed_pair_dataset(
     drop_remainder: bool = False,
     num_classes: int = 0,
     real_l1_weight: float = 1.0,
-    fit_photo_to_sketch: bool = False,
+    pair_alignment: str = "none",
 ) -> tf.data.Dataset:
     """Training batches that mix real sketch pairs with aligned edge-map pairs.
 
@@ -103,7 +103,7 @@ def mixed_pair_dataset(
     means without edge maps. Batches have :func:`pair_dataset`'s structure, plus a third
     element when ``real_l1_weight`` is not 1: float32 ``(B,)`` weights of each pair's L1 term
     (``real_l1_weight`` for a real sketch, 1 for an edge map), Keras' ``sample_weight`` slot.
-    ``fit_photo_to_sketch`` applies to the real pairs only (an edge map is its photo's own).
+    ``pair_alignment`` applies to the real pairs only (an edge map is drawn from its photo).
     """
     if not real_shards or not edge_map_shards:
         raise ValueError(
@@ -119,11 +119,11 @@ def mixed_pair_dataset(
             shuffle_buffer=shuffle_buffer,
             seed=stream_seed,
             labels=num_classes > 0,
-            fit_photo_to_sketch=fit,
+            pair_alignment=alignment,
         ).repeat()
-        for shards, stream_seed, fit in (
-            (real_shards, seed, fit_photo_to_sketch),
-            (edge_map_shards, seed + 10, False),
+        for shards, stream_seed, alignment in (
+            (real_shards, seed, pair_alignment),
+            (edge_map_shards, seed + 10, "none"),
         )
     ]
     if real_l1_weight != 1.0:
@@ -152,7 +152,7 @@ def _examples(
     seed: int,
     with_labels: bool = False,
     labels: bool = False,
-    fit_photo_to_sketch: bool = False,
+    pair_alignment: str = "none",
 ) -> tf.data.Dataset:
     """Single examples ``(sketch, second[, label])`` of the shards, shuffled and augmented in
     training mode; ``second`` is the photo, or the label with ``with_labels``."""
@@ -170,7 +170,7 @@ def _examples(
         second_key=second_key,
         shuffle=training,
         labels=labels,
-        fit_photo_to_sketch=fit_photo_to_sketch and not with_labels,
+        pair_alignment="none" if with_labels else pair_alignment,
     )
 
     # Shard indices, not files: the reader loads each shard through its loader in Python.
@@ -239,14 +239,14 @@ class _ShardReader:
         second_key: str,
         shuffle: bool,
         labels: bool = False,
-        fit_photo_to_sketch: bool = False,
+        pair_alignment: str = "none",
     ) -> None:
         self.loaders = loaders
         self.image_size = image_size
         self.second_key = second_key
         self.shuffle = shuffle
         self.labels = labels  # also yield the labels after the pair
-        self.fit_photo_to_sketch = fit_photo_to_sketch
+        self.pair_alignment = pair_alignment
 
     def __call__(self, index: np.int64, shard_seed: np.int64) -> Iterator[tuple[np.ndarray, ...]]:
         shard = self.loaders[int(index)]()
@@ -265,15 +265,16 @@ class _ShardReader:
                     prepare_images(sketches[index], self.image_size),
                     second[index].astype(np.int32),
                 )
-            photos = second[index]
-            if self.fit_photo_to_sketch:
-                photos = fit_objects_to_strokes(
-                    sketches[index],
+            chunk_sketches, photos = sketches[index], second[index]
+            if self.pair_alignment != "none":
+                chunk_sketches, photos = align_pairs(
+                    chunk_sketches,
                     photos,
                     shard["masks"][index],
                     shard["segmentation_fallback"][index],
+                    mode=self.pair_alignment,
                 )
-            pair = prepare_pair_arrays(sketches[index], photos, self.image_size)
+            pair = prepare_pair_arrays(chunk_sketches, photos, self.image_size)
             yield pair if labels is None else (*pair, labels[index].astype(np.int32))
 
 

@@ -36,15 +36,15 @@ def pair_datasets(
         "drop_remainder": replicas > 1,
         **data,
     }
-    fit = bool(training.get("fit_photo_to_sketch", False))
+    alignment = str(training.get("pair_alignment", "none"))
     if edge_mix is None:
-        train_data = pair_dataset(train_shards, training=True, fit_photo_to_sketch=fit, **options)
+        train_data = pair_dataset(train_shards, training=True, pair_alignment=alignment, **options)
     else:
         train_data = mixed_pair_dataset(
             train_shards,
             *edge_mix,
             real_l1_weight=float(training["edge_maps"]["real_l1_weight"]),
-            fit_photo_to_sketch=fit,
+            pair_alignment=alignment,
             **options,
         )
     validation_batch, validation_drop = validation_batching(n_validation, batch_size, replicas)

@@ -52,8 +52,8 @@ class TrainingParams(Group):
     discriminator_scales: Annotated[int, Field(ge=1, le=3)] = 1
     upsampling: Literal["transpose", "resize"] = "transpose"
     stroke_context: bool = False  # the strokes dilated to several radii as input channels
-    # each real train pair's photo object moved and scaled onto its sketch's strokes' box
-    fit_photo_to_sketch: bool = False
+    # each real train pair's photo object and sketch strokes put on the same box
+    pair_alignment: Literal["none", "photo_to_sketch", "sketch_to_photo"] = "none"
     dropout: Fraction
     batch_size: Positive
     strategy: Literal["auto", "mirrored", "multi_worker"]

@@ -110,7 +110,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "r1_0.1": {"r1_weight": 0.1},
     "r1_0.01": {"r1_weight": 0.01},
     "discriminator_scales_2": {"discriminator_scales": 2},
-    "fit_photo_to_sketch": {"fit_photo_to_sketch": True},
+    "photo_to_sketch": {"pair_alignment": "photo_to_sketch"},
+    "sketch_to_photo": {"pair_alignment": "sketch_to_photo"},
 }
 
 
