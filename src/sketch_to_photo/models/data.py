@@ -265,6 +265,7 @@ class _ShardReader:
                     prepare_images(sketches[index], self.image_size),
                     second[index].astype(np.int32),
                 )
+                continue
             chunk_sketches, photos = sketches[index], second[index]
             if self.pair_alignment != "none":
                 chunk_sketches, photos = align_pairs(
