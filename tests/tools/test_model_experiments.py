@@ -189,3 +189,13 @@ def test_a_set_key_that_a_variant_sets_itself_is_refused_before_any_data(project
     error = capsys.readouterr().err
     assert "--set r1_weight: variant r1_0.1 sets it itself (r1_weight=0.1)" in error
     assert "no pair shards" not in error
+
+
+def test_every_variant_is_a_valid_change_of_the_training_parameters():
+    # a variant naming a key the parameters do not have (or no longer have) would stop the
+    # harness; checked here for all of them at once, as the harness checks those it is given
+    training = model_experiments._checked_training(
+        _training(), list(model_experiments.VARIANTS), []
+    )
+    assert training == _training()
+    assert model_experiments.VARIANTS["sketch_to_photo"] == {"pair_alignment": "sketch_to_photo"}
