@@ -16,6 +16,7 @@ from sketch_to_photo.models.data import (
     count_pairs,
     mixed_pair_dataset,
     pair_dataset,
+    recolour_object,
     training_steps_per_epoch,
 )
 from sketch_to_photo.prediction.preprocessing import prepare_pair_arrays
@@ -451,3 +452,33 @@ def test_alignment_moves_the_real_pairs_photo_onto_its_sketch_and_leaves_edge_ma
 
     assert painted_box(mixed(1.0)) == (6, 6, 25, 25)  # a real pair: fitted
     assert painted_box(mixed(0.0)) == (1, 1, 5, 5)  # an edge map's own photo: left as it is
+
+
+def test_recolouring_changes_the_object_and_keeps_the_white_background():
+    photo = np.full((8, 8, 3), 1.0, np.float32)  # white
+    photo[2:6, 2:6] = [[-0.5, 0.0, 0.5]]  # the object: mean 0 over its pixels and channels
+    out = recolour_object(tf.constant(photo), tf.constant(0.2), tf.constant(1.5)).numpy()
+    np.testing.assert_array_equal(out[photo.min(axis=2) >= 1.0], 1.0)  # background untouched
+    np.testing.assert_allclose(out[3, 3], [-0.55, 0.2, 0.95], atol=1e-6)  # x 1.5 about 0, + 0.2
+    darker = recolour_object(tf.constant(photo), tf.constant(-0.9), tf.constant(1.0)).numpy()
+    assert darker[3, 3].min() == -1.0  # clipped to the model's range
+
+
+def test_photo_colour_jitters_training_photos_only_and_never_the_sketch(shards):
+    options = {"image_size": SIZE, "batch_size": N_PAIRS, "jitter": False, "flip": False}
+    plain_sketches, plain_photos, _ = _collect(
+        pair_dataset(shards, training=True, shuffle_buffer=1, seed=5, **options)
+    )
+    sketches, photos, _ = _collect(
+        pair_dataset(
+            shards, training=True, shuffle_buffer=1, seed=5, photo_colour=(0.3, 0.2), **options
+        )
+    )
+    np.testing.assert_array_equal(sketches, plain_sketches)
+    changed = np.abs(photos - plain_photos).max(axis=(1, 2, 3))
+    assert (changed > 0.01).mean() > 0.8  # most photos recoloured, each by its own draw
+    assert len(np.unique(np.round(changed, 3))) > N_PAIRS // 2
+    _, evaluation_photos, _ = _collect(
+        pair_dataset(shards, training=False, photo_colour=(0.3, 0.2), **options)
+    )
+    np.testing.assert_array_equal(evaluation_photos, _expected(shards)[1])

@@ -90,6 +90,14 @@ def _with(change: dict[str, Any]) -> dict[str, Any]:
             "training.r1_weight = -1.0: must be greater than or equal to 0",
         ),
         (
+            {"training.photo_colour.brightness": 1.5},
+            "training.photo_colour.brightness = 1.5: must be less than 1",
+        ),
+        (
+            {"training.pair_alignment": "stretch"},
+            "training.pair_alignment = 'stretch': must be 'none', 'photo_to_sketch' or",
+        ),
+        (
             {"training.learning_rate": "2e-4"},
             "training.learning_rate = '2e-4': must be a valid number",
         ),

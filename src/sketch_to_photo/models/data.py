@@ -25,6 +25,7 @@ from sketch_to_photo.prediction.preprocessing import prepare_images, prepare_pai
 
 JITTER_RATIO = 286 / 256  # pix2pix: upscale 256 -> 286, then random-crop back to 256
 CHUNK_PAIRS = 32  # pairs converted to float32 at once inside a shard
+WHITE = 0.92  # in [-1, 1]: a pixel lighter than this in every channel is the white background
 
 
 def pair_dataset(
@@ -41,13 +42,17 @@ def pair_dataset(
     drop_remainder: bool = False,
     num_classes: int = 0,
     pair_alignment: str = "none",
+    photo_colour: tuple[float, float] = (0.0, 0.0),
 ) -> tf.data.Dataset:
     """Batches of ``(sketches, photos)`` float32 in [-1, 1], shape (B, S, S, 3), from the
     ``shards`` (name -> loader, read in this order).
 
     ``pair_alignment`` (``photo_to_sketch`` or ``sketch_to_photo``) puts each photo's cut-out
     object and its sketch's strokes on the same box (:func:`~sketch_to_photo.data.framing.
-    align_pairs`, from the shards' masks) before anything else.
+    align_pairs`, from the shards' masks) before anything else. ``photo_colour``
+    ``(brightness, contrast)``, in training mode, changes each photo's object (not its white
+    background) by a random brightness within ``+-brightness`` (on [-1, 1]) and a contrast
+    factor within ``1 +- contrast`` (SketchyGAN's photo jitter); ``(0, 0)``: none.
 
     With ``with_labels`` the batches are ``(sketches, labels)`` with int32 category labels (the
     photos are not read). With ``num_classes > 0`` (a class-aware generator's input) they are
@@ -74,6 +79,7 @@ def pair_dataset(
         with_labels=with_labels,
         labels=num_classes > 0,
         pair_alignment=pair_alignment,
+        photo_colour=photo_colour,
     )
     return _batched(pairs, num_classes, batch_size, drop_remainder)
 
@@ -93,6 +99,7 @@ def mixed_pair_dataset(
     num_classes: int = 0,
     real_l1_weight: float = 1.0,
     pair_alignment: str = "none",
+    photo_colour: tuple[float, float] = (0.0, 0.0),
 ) -> tf.data.Dataset:
     """Training batches that mix real sketch pairs with aligned edge-map pairs.
 
@@ -120,6 +127,7 @@ def mixed_pair_dataset(
             seed=stream_seed,
             labels=num_classes > 0,
             pair_alignment=alignment,
+            photo_colour=photo_colour,
         ).repeat()
         for shards, stream_seed, alignment in (
             (real_shards, seed, pair_alignment),
@@ -153,6 +161,7 @@ def _examples(
     with_labels: bool = False,
     labels: bool = False,
     pair_alignment: str = "none",
+    photo_colour: tuple[float, float] = (0.0, 0.0),
 ) -> tf.data.Dataset:
     """Single examples ``(sketch, second[, label])`` of the shards, shuffled and augmented in
     training mode; ``second`` is the photo, or the label with ``with_labels``."""
@@ -192,9 +201,16 @@ def _examples(
     if training:
         if shuffle_buffer > 1:
             pairs = pairs.shuffle(shuffle_buffer, seed=seed + 2, reshuffle_each_iteration=True)
-        if jitter or flip:
+        recolour = not with_labels and any(photo_colour)
+        if jitter or flip or recolour:
             augment_seeds = tf.data.Dataset.random(seed=seed + 3, rerandomize_each_iteration=True)
-            augment = _make_augment(image_size, jitter=jitter, flip=flip, with_labels=with_labels)
+            augment = _make_augment(
+                image_size,
+                jitter=jitter,
+                flip=flip,
+                with_labels=with_labels,
+                photo_colour=photo_colour if recolour else None,
+            )
             pairs = tf.data.Dataset.zip(pairs, augment_seeds).map(
                 augment, num_parallel_calls=tf.data.AUTOTUNE
             )
@@ -279,13 +295,29 @@ class _ShardReader:
             yield pair if labels is None else (*pair, labels[index].astype(np.int32))
 
 
+def recolour_object(photo: tf.Tensor, brightness: tf.Tensor, contrast: tf.Tensor) -> tf.Tensor:
+    """``photo`` (S, S, 3) in [-1, 1] with its object's contrast scaled by ``contrast`` about the
+    object's mean and ``brightness`` added; the white background stays white."""
+    is_object = tf.reduce_any(photo < WHITE, axis=-1, keepdims=True)
+    weight = tf.cast(is_object, photo.dtype)
+    mean = tf.reduce_sum(photo * weight) / tf.maximum(3.0 * tf.reduce_sum(weight), 1.0)
+    changed = tf.clip_by_value((photo - mean) * contrast + mean + brightness, -1.0, 1.0)
+    return tf.where(is_object, changed, photo)
+
+
 def _make_augment(
-    image_size: int, *, jitter: bool, flip: bool, with_labels: bool
+    image_size: int,
+    *,
+    jitter: bool,
+    flip: bool,
+    with_labels: bool,
+    photo_colour: tuple[float, float] | None = None,
 ) -> Callable[..., tuple[tf.Tensor, tf.Tensor]]:
     """A map function ``((sketch, second), seed) -> (sketch', second')``.
 
     The images of one example are stacked, so the sketch and the photo get exactly the same
-    crop window and mirroring.
+    crop window and mirroring. ``photo_colour`` ``(brightness, contrast)`` then recolours the
+    photo's object (:func:`recolour_object`).
     """
     jitter_size = round(image_size * JITTER_RATIO)
 
@@ -308,7 +340,12 @@ def _make_augment(
         if with_labels:
             return augment_stack(sketch[None], seed)[0], second
         stacked = augment_stack(tf.stack([sketch, second]), seed)
-        return stacked[0], stacked[1], *rest
+        photo = stacked[1]
+        if photo_colour is not None:
+            brightness, contrast = photo_colour
+            draws = tf.random.stateless_uniform([2], seed=tf.stack([seed, 2]), minval=-1.0)
+            photo = recolour_object(photo, brightness * draws[0], 1.0 + contrast * draws[1])
+        return stacked[0], photo, *rest
 
     return augment
 

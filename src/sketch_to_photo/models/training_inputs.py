@@ -37,14 +37,23 @@ def pair_datasets(
         **data,
     }
     alignment = str(training.get("pair_alignment", "none"))
+    colour = training.get("photo_colour") or {}
+    photo_colour = (float(colour.get("brightness", 0.0)), float(colour.get("contrast", 0.0)))
     if edge_mix is None:
-        train_data = pair_dataset(train_shards, training=True, pair_alignment=alignment, **options)
+        train_data = pair_dataset(
+            train_shards,
+            training=True,
+            pair_alignment=alignment,
+            photo_colour=photo_colour,
+            **options,
+        )
     else:
         train_data = mixed_pair_dataset(
             train_shards,
             *edge_mix,
             real_l1_weight=float(training["edge_maps"]["real_l1_weight"]),
             pair_alignment=alignment,
+            photo_colour=photo_colour,
             **options,
         )
     validation_batch, validation_drop = validation_batching(n_validation, batch_size, replicas)

@@ -42,6 +42,14 @@ class EdgeMapMixParams(Group):
     real_l1_weight: Probability  # the L1 term's weight on a real sketch's pair (1 on an edge map's)
 
 
+class PhotoColourParams(Group):
+    """SketchyGAN's photo jitter: each train photo's object gets a random brightness within
+    ``+-brightness`` (on [-1, 1]) and contrast factor within ``1 +- contrast``."""
+
+    brightness: Fraction = 0.0
+    contrast: Fraction = 0.0
+
+
 class TrainingParams(Group):
     image_size: GeneratorSize
     base_filters: Annotated[int, Field(ge=4, le=512)]
@@ -54,6 +62,7 @@ class TrainingParams(Group):
     stroke_context: bool = False  # the strokes dilated to several radii as input channels
     # each real train pair's photo object and sketch strokes put on the same box
     pair_alignment: Literal["none", "photo_to_sketch", "sketch_to_photo"] = "none"
+    photo_colour: PhotoColourParams = PhotoColourParams()
     dropout: Fraction
     batch_size: Positive
     strategy: Literal["auto", "mirrored", "multi_worker"]

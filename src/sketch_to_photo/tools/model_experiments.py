@@ -112,6 +112,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "discriminator_scales_2": {"discriminator_scales": 2},
     "photo_to_sketch": {"pair_alignment": "photo_to_sketch"},
     "sketch_to_photo": {"pair_alignment": "sketch_to_photo"},
+    # SketchyGAN's photo jitter
+    "photo_colour": {"photo_colour": {"brightness": 0.3, "contrast": 0.2}},
 }
 
 
