@@ -7,7 +7,9 @@ converted with :func:`sketch_to_photo.prediction.preprocessing.prepare_pair_arra
 preprocessing the demo uses) in small chunks, so float32 copies of a whole shard never exist.
 Training mode shuffles the shard order and the pairs within each shard every epoch, mixes pairs
 across shard boundaries with a shuffle buffer, and applies pix2pix's random jitter and mirroring
-to the sketch and photo together. Every random choice is seeded, so a run is reproducible.
+to the sketch and photo together (and, when asked, a brightness and contrast jitter to the
+photo's object, and the real pairs' sketch and object put on the same box: see
+:func:`pair_dataset`). Every random choice is seeded, so a run is reproducible.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import tensorflow as tf
 
+from sketch_to_photo.data.edges import WHITE_LEVEL
 from sketch_to_photo.data.framing import align_pairs
 from sketch_to_photo.data.pairs import first_of_each_photo
 from sketch_to_photo.datasets import LazyNpz, ShardLoaders
@@ -25,7 +28,7 @@ from sketch_to_photo.prediction.preprocessing import prepare_images, prepare_pai
 
 JITTER_RATIO = 286 / 256  # pix2pix: upscale 256 -> 286, then random-crop back to 256
 CHUNK_PAIRS = 32  # pairs converted to float32 at once inside a shard
-WHITE = 0.92  # in [-1, 1]: a pixel lighter than this in every channel is the white background
+WHITE = WHITE_LEVEL / 127.5 - 1.0  # the cut-outs' white background, in the model's [-1, 1]
 
 
 def pair_dataset(
@@ -110,7 +113,8 @@ def mixed_pair_dataset(
     means without edge maps. Batches have :func:`pair_dataset`'s structure, plus a third
     element when ``real_l1_weight`` is not 1: float32 ``(B,)`` weights of each pair's L1 term
     (``real_l1_weight`` for a real sketch, 1 for an edge map), Keras' ``sample_weight`` slot.
-    ``pair_alignment`` applies to the real pairs only (an edge map is drawn from its photo).
+    ``pair_alignment`` applies to the real pairs only (an edge map is drawn from its photo),
+    ``photo_colour`` to both.
     """
     if not real_shards or not edge_map_shards:
         raise ValueError(
