@@ -27,7 +27,8 @@ def test_the_training_parameters_reach_the_compiled_model():
     training.update(
         image_size=32, base_filters=8, precision="float32", r1_weight=0.5,
         feature_matching_weight=3.0, generator_ema=0.99,
-        discriminator_augment=["translation", "cutout"],
+        discriminator_augment=["translation", "cutout"], discriminator_learning_rate=4e-4,
+        beta_1=0.0, beta_2=0.9,
     )  # fmt: skip
     training["perceptual"]["weight"] = 0.0
     model, setup = build_pix2pix(training, num_classes=2)
@@ -36,4 +37,11 @@ def test_the_training_parameters_reach_the_compiled_model():
     assert model.discriminator_augment == ("translation", "cutout")
     assert model.g_optimizer.use_ema and model.g_optimizer.ema_momentum == 0.99
     assert not model.d_optimizer.use_ema
+    rates = [float(o.learning_rate.numpy()) for o in (model.g_optimizer, model.d_optimizer)]
+    assert rates == pytest.approx([training["learning_rate"], 4e-4])
+    for optimizer in (model.g_optimizer, model.d_optimizer):
+        assert (optimizer.beta_1, optimizer.beta_2) == (0.0, 0.9)
+    training["discriminator_learning_rate"] = None  # null: the generator's rate
+    default, _ = build_pix2pix({**training, "generator_ema": 0.0}, num_classes=2)
+    assert float(default.d_optimizer.learning_rate.numpy()) == pytest.approx(2e-4)
     assert model.generator.input_shape[0] == (None, 32, 32, 3)

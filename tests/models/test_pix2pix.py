@@ -614,6 +614,18 @@ def test_linear_decay_holds_then_falls_for_both_optimizers_and_survives_a_resume
     assert logs.history["learning_rate"] == pytest.approx([2e-3 * 2 / 3, 2e-3 / 3])
 
 
+def test_linear_decay_keeps_the_discriminators_own_rate_in_proportion() -> None:
+    sketches, photos = circle_pairs(4)
+    recorder = RateRecorder()
+    make_model(seed=1, run_eagerly=True).fit(
+        dataset(sketches, photos, 4), epochs=6, verbose=0,
+        callbacks=[LinearLearningRateDecay(2e-3, epochs=6, discriminator_rate=4e-3), recorder],
+    )  # fmt: skip
+    line = [1, 1, 1, 1, 2 / 3, 1 / 3]
+    assert [g for g, _ in recorder.rates.values()] == pytest.approx([2e-3 * f for f in line])
+    assert [d for _, d in recorder.rates.values()] == pytest.approx([4e-3 * f for f in line])
+
+
 def test_spectral_norm_bounds_every_discriminator_kernel_under_bfloat16():
     keras.utils.set_random_seed(0)
     keras.mixed_precision.set_global_policy("mixed_bfloat16")

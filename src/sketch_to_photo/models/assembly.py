@@ -27,6 +27,13 @@ def resolve_jit_compile(option: Any) -> bool:
     return has_gpu() if option == "auto" else bool(option)
 
 
+def discriminator_learning_rate(training: dict[str, Any]) -> float:
+    """``training.discriminator_learning_rate``, or the generator's rate when it is null
+    (two time-scales, Heusel et al. 2017: SketchyGAN trains D at twice G's rate)."""
+    rate = training.get("discriminator_learning_rate")
+    return float(training["learning_rate"] if rate is None else rate)
+
+
 def build_pix2pix(
     training: dict[str, Any],
     strategy: tf.distribute.Strategy | None = None,
@@ -81,15 +88,20 @@ def build_pix2pix(
                 ),
                 perceptual,
             )
-            adam = {
-                "learning_rate": float(training["learning_rate"]),
+            betas = {
                 "beta_1": float(training["beta_1"]),
+                "beta_2": float(training.get("beta_2", 0.999)),
             }
             ema = float(training.get("generator_ema", 0.0))
-            generator_adam = keras.optimizers.Adam(**adam, use_ema=ema > 0, ema_momentum=ema)
+            generator_adam = keras.optimizers.Adam(
+                float(training["learning_rate"]), **betas, use_ema=ema > 0, ema_momentum=ema
+            )
+            discriminator_adam = keras.optimizers.Adam(
+                discriminator_learning_rate(training), **betas
+            )
             model.compile(
                 g_optimizer=wrap_optimizer(generator_adam, policy),
-                d_optimizer=wrap_optimizer(keras.optimizers.Adam(**adam), policy),
+                d_optimizer=wrap_optimizer(discriminator_adam, policy),
                 l1_weight=float(training["l1_weight"]),
                 perceptual_weight=float(perceptual_options["weight"]),
                 feature_matching_weight=float(training.get("feature_matching_weight", 0.0)),

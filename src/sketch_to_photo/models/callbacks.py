@@ -91,12 +91,23 @@ class LinearLearningRateDecay(keras.callbacks.Callback):
     ``1 / decay_epochs`` of it).
 
     The rate follows from the epoch number alone, so a run resumed from its backup continues
-    on the same line. Each epoch's rate is added to ``logs`` as ``learning_rate``.
+    on the same line. Each epoch's rate is added to ``logs`` as ``learning_rate``. The
+    discriminator's optimizer follows the same line from its own ``discriminator_rate`` (the
+    generator's when not given).
     """
 
-    def __init__(self, initial_rate: float, epochs: int, hold_fraction: float = 0.5) -> None:
+    def __init__(
+        self,
+        initial_rate: float,
+        epochs: int,
+        hold_fraction: float = 0.5,
+        discriminator_rate: float | None = None,
+    ) -> None:
         super().__init__()
         self.initial_rate = float(initial_rate)
+        self.discriminator_rate = float(
+            initial_rate if discriminator_rate is None else discriminator_rate
+        )
         self.epochs = int(epochs)
         self.hold_epochs = int(round(self.epochs * hold_fraction))
 
@@ -107,8 +118,11 @@ class LinearLearningRateDecay(keras.callbacks.Callback):
         return self.initial_rate * (1.0 - (epoch - self.hold_epochs) / decay_epochs)
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        for optimizer in (self.model.g_optimizer, self.model.d_optimizer):
-            optimizer.learning_rate.assign(self.rate(epoch))
+        rate = self.rate(epoch)
+        self.model.g_optimizer.learning_rate.assign(rate)
+        self.model.d_optimizer.learning_rate.assign(
+            rate * self.discriminator_rate / self.initial_rate
+        )
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if logs is not None:

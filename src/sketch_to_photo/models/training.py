@@ -27,7 +27,7 @@ import tensorflow as tf
 from sketch_to_photo.data.pairs import training_shards
 from sketch_to_photo.datasets import ShardLoaders
 from sketch_to_photo.mlops.tracking import log_shards_dataset
-from sketch_to_photo.models.assembly import build_pix2pix
+from sketch_to_photo.models.assembly import build_pix2pix, discriminator_learning_rate
 from sketch_to_photo.models.backup import prepare_backup, settings_hash
 from sketch_to_photo.models.callbacks import (
     GeneratorAverage,
@@ -85,7 +85,11 @@ def training_callbacks(
         )
     if training["lr_schedule"] == "linear_decay":  # before the logger, which logs the rate
         callbacks.append(
-            LinearLearningRateDecay(float(training["learning_rate"]), int(training["epochs"]))
+            LinearLearningRateDecay(
+                float(training["learning_rate"]),
+                int(training["epochs"]),
+                discriminator_rate=discriminator_learning_rate(training),
+            )
         )
     if distribution.is_chief:
         sketches, photos, categories = samples

@@ -71,7 +71,10 @@ class TrainingParams(Group):
     epochs: Positive
     learning_rate: LearningRate
     lr_schedule: Literal["constant", "linear_decay"]
+    # the discriminator's Adam rate (null: learning_rate, the generator's)
+    discriminator_learning_rate: LearningRate | None = None
     beta_1: Fraction
+    beta_2: Fraction = 0.999
     l1_weight: Annotated[float, Field(ge=0.0)]
     # pix2pixHD's discriminator feature matching (0: off)
     feature_matching_weight: Annotated[float, Field(ge=0.0)] = 0.0

@@ -114,6 +114,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "sketch_to_photo": {"pair_alignment": "sketch_to_photo"},
     # SketchyGAN's photo jitter
     "photo_colour": {"photo_colour": {"brightness": 0.3, "contrast": 0.2}},
+    # SketchyGAN's optimizers: D at twice G's rate, Adam betas 0 and 0.9
+    "two_timescales": {"discriminator_learning_rate": 4.0e-3, "beta_1": 0.0, "beta_2": 0.9},
 }
 
 
