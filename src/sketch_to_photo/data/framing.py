@@ -16,6 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from sketch_to_photo.data.edges import REFERENCE_SIZE
 from sketch_to_photo.evaluation.shape_metrics import stroke_masks
 
 ALIGNMENTS = ("none", "photo_to_sketch", "sketch_to_photo")
@@ -24,11 +25,10 @@ BBox = tuple[int, int, int, int]  # x0, y0, x1, y1: the half-open pixel box
 
 
 def _bounding_box(mask: np.ndarray) -> BBox | None:
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    if not rows.size:
+    if not mask.any():
         return None
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+    x, y, width, height = cv2.boundingRect(mask.astype(np.uint8))
+    return x, y, x + width, y + height
 
 
 def _placement(source: BBox, target: BBox) -> tuple[float, int, int, int, int]:
@@ -62,8 +62,10 @@ def fit_object_to_box(photo: np.ndarray, mask: np.ndarray, box: BBox) -> np.ndar
     and centred on it, over white. Parts that land outside the frame are cut off; a photo whose
     mask is empty is returned unchanged."""
     object_box = _bounding_box(mask > 0)
-    if object_box is None:
-        return photo
+    return photo if object_box is None else _fit_object(photo, mask, object_box, box)
+
+
+def _fit_object(photo: np.ndarray, mask: np.ndarray, object_box: BBox, box: BBox) -> np.ndarray:
     ox0, oy0, ox1, oy1 = object_box
     scale, width, height, left, top = _placement(object_box, box)
     # Area averaging when shrinking; cubic when enlarging, which keeps a small object's edges.
@@ -88,7 +90,7 @@ def fit_strokes_to_box(strokes: np.ndarray, box: BBox) -> np.ndarray:
     x0, y0, x1, y1 = stroke_box
     scale, width, height, left, top = _placement(stroke_box, box)
     ink = strokes[y0:y1, x0:x1].astype(np.float32)
-    pen = max(1, round(STROKE_WIDTH * size / 256))
+    pen = max(1, round(STROKE_WIDTH * size / REFERENCE_SIZE))
     if scale < 1:  # any ink in a shrunk pixel is a stroke, then back to the pen's width
         ink = cv2.resize(ink, (width, height), interpolation=cv2.INTER_AREA) > 0.2
         ink = cv2.dilate(ink.astype(np.uint8), np.ones((pen, pen), np.uint8)) if pen > 1 else ink
@@ -141,7 +143,7 @@ def align_pairs(
         if stroke_box is None or object_box is None or (unsegmented is not None and unsegmented[i]):
             continue
         if mode == "photo_to_sketch":
-            photos[i] = fit_object_to_box(photos[i], masks[i], stroke_box)
+            photos[i] = _fit_object(photos[i], masks[i], object_box, stroke_box)
         else:
             sketches[i] = fit_strokes_to_box(strokes, object_box)
     return sketches, photos
