@@ -28,13 +28,18 @@ def test_the_training_parameters_reach_the_compiled_model():
         image_size=32, base_filters=8, precision="float32", r1_weight=0.5,
         feature_matching_weight=3.0, generator_ema=0.99,
         discriminator_augment=["translation", "cutout"], discriminator_learning_rate=4e-4,
-        beta_1=0.0, beta_2=0.9,
+        beta_1=0.0, beta_2=0.9, category_critic_weight=0.5,
     )  # fmt: skip
     training["perceptual"]["weight"] = 0.0
     model, setup = build_pix2pix(training, num_classes=2)
     assert model.class_aware and setup["vgg_weights"] == "unused"
     assert (model.r1_weight, model.feature_matching_weight) == (0.5, 3.0)
     assert model.discriminator_augment == ("translation", "cutout")
+    # the category critic, on the photo alone, learns at the discriminator's rate
+    assert model.category_weight == 0.5
+    assert model.category_critic.output_shape == (None, 2)
+    assert float(model.critic_optimizer.learning_rate.numpy()) == pytest.approx(4e-4)
+    assert (model.critic_optimizer.beta_1, model.critic_optimizer.beta_2) == (0.0, 0.9)
     assert model.g_optimizer.use_ema and model.g_optimizer.ema_momentum == 0.99
     assert not model.d_optimizer.use_ema
     rates = [float(o.learning_rate.numpy()) for o in (model.g_optimizer, model.d_optimizer)]
@@ -42,6 +47,9 @@ def test_the_training_parameters_reach_the_compiled_model():
     for optimizer in (model.g_optimizer, model.d_optimizer):
         assert (optimizer.beta_1, optimizer.beta_2) == (0.0, 0.9)
     training["discriminator_learning_rate"] = None  # null: the generator's rate
-    default, _ = build_pix2pix({**training, "generator_ema": 0.0}, num_classes=2)
+    default, _ = build_pix2pix(
+        {**training, "generator_ema": 0.0, "category_critic_weight": 0.0}, num_classes=2
+    )
     assert float(default.d_optimizer.learning_rate.numpy()) == pytest.approx(2e-4)
+    assert default.category_critic is None and default.critic_optimizer is None
     assert model.generator.input_shape[0] == (None, 32, 32, 3)

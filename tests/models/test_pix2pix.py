@@ -15,6 +15,7 @@ from sketch_to_photo.models import (
     PerceptualLoss,
     Pix2Pix,
     VggWeights,
+    build_category_critic,
     build_discriminator,
     build_generator,
     build_vgg16_features,
@@ -294,6 +295,8 @@ def test_a_few_steps_reduce_l1_and_losses_stay_finite(trained) -> None:
         "g_feature_matching",
         "d_loss",
         "d_r1",
+        "g_category",
+        "critic_loss",
         "val_l1",
         "val_perceptual",
     }
@@ -304,6 +307,7 @@ def test_a_few_steps_reduce_l1_and_losses_stay_finite(trained) -> None:
     assert history["g_perceptual"] == [0.0, 0.0, 0.0]
     assert history["g_feature_matching"] == [0.0, 0.0, 0.0]
     assert history["d_r1"] == [0.0, 0.0, 0.0]
+    assert history["g_category"] == history["critic_loss"] == [0.0, 0.0, 0.0]  # no critic
     assert history["val_perceptual"] == [0.0, 0.0, 0.0]
 
 
@@ -654,3 +658,135 @@ def test_spectral_norm_bounds_every_discriminator_kernel_under_bfloat16():
     # The unwrapped PatchGAN keeps its kernels free (the default).
     plain = build_discriminator(SIZE, WIDTH, "instance")
     assert not any(isinstance(l, keras.layers.SpectralNormalization) for l in plain.layers)  # noqa: E741
+
+
+def two_category_batch(n: int = 4) -> tuple[tuple[tf.Tensor, tf.Tensor], tf.Tensor]:
+    """Circle pairs whose category (one-hot) is the disk's colour: red for 0, blue for 1."""
+    sketches, photos = circle_pairs(n)
+    labels = np.arange(n) % 2
+    for photo, label in zip(photos, labels, strict=True):
+        disk = photo[..., 0] < 1.0
+        photo[disk] = (0.8, -0.8, -0.8) if label == 0 else (-0.8, -0.8, 0.8)
+    categories = np.eye(2, dtype="float32")[labels]
+    return (tf.constant(sketches), tf.constant(categories)), tf.constant(photos)
+
+
+def make_class_aware_model(category_weight: float = 0.0, seed: int = 0) -> Pix2Pix:
+    keras.utils.set_random_seed(seed)
+    generator = build_generator(SIZE, WIDTH, normalization="instance", num_classes=2)
+    discriminator = build_discriminator(SIZE, WIDTH, normalization="instance", num_classes=2)
+    # built last, so the two networks start from the same weights with or without it
+    critic = build_category_critic(SIZE, 2, WIDTH) if category_weight > 0 else None
+    model = Pix2Pix(generator, discriminator, category_critic=critic)
+    model.compile(
+        g_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
+        d_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
+        category_weight=category_weight,
+        critic_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5) if critic else None,
+    )
+    return model
+
+
+def test_the_category_critic_classifies_the_photo_alone() -> None:
+    critic = build_category_critic(64, 3, 4)
+    assert [tuple(i.shape) for i in critic.inputs] == [(None, 64, 64, 3)]  # no sketch, no category
+    logits = critic(np.zeros((2, 64, 64, 3), "float32"))
+    assert logits.shape == (2, 3) and logits.dtype == "float32"
+    with pytest.raises(ValueError, match="2 or more categories.*category_critic_weight: 0"):
+        build_category_critic(64, 1, 4)
+
+
+def test_the_category_critic_learns_the_real_photos_and_asks_the_generator_for_the_category() -> (
+    None
+):
+    (sketches, categories), photos = batch = two_category_batch()
+    # The expected terms, from the untrained networks the step starts from (same seed: same
+    # weights and the same dropout draw as the step's own generator call).
+    reference = make_class_aware_model(category_weight=2.0)
+    fakes = reference.generator([sketches, categories], training=True)
+
+    def cross_entropy(images: tf.Tensor) -> float:
+        probabilities = tf.nn.softmax(reference.category_critic(images)).numpy()
+        return float(-np.mean(np.log(np.sum(probabilities * categories.numpy(), axis=1))))
+
+    expected_critic, expected_generator = cross_entropy(photos), cross_entropy(fakes)
+
+    plain_model, critic_model = make_class_aware_model(), make_class_aware_model(2.0)
+    untrained_critic = critic_model.category_critic.get_weights()
+    plain = {k: float(v) for k, v in plain_model.train_step(batch).items()}
+    judged = {k: float(v) for k, v in critic_model.train_step(batch).items()}
+    assert plain["g_category"] == plain["critic_loss"] == 0.0
+    assert judged["critic_loss"] == pytest.approx(expected_critic, rel=1e-4)
+    assert judged["g_category"] == pytest.approx(expected_generator, rel=1e-3)
+    assert judged["g_loss"] == pytest.approx(
+        judged["g_gan"] + 100.0 * judged["g_l1"] + 2.0 * judged["g_category"], rel=1e-5
+    )
+    # The critic learnt; the discriminator's step is the plain one; the generator's is not.
+    assert any(
+        not np.allclose(before, after)
+        for before, after in zip(
+            untrained_critic, critic_model.category_critic.get_weights(), strict=True
+        )
+    )
+    for plain_weight, judged_weight in zip(
+        plain_model.discriminator.get_weights(),
+        critic_model.discriminator.get_weights(),
+        strict=True,
+    ):
+        np.testing.assert_allclose(plain_weight, judged_weight, rtol=1e-5, atol=1e-7)
+    generators = (plain_model.generator, critic_model.generator)
+    assert any(
+        not np.allclose(p, m) for p, m in zip(*(g.get_weights() for g in generators), strict=True)
+    )
+
+
+def test_the_category_critic_tells_the_categories_apart_within_a_few_steps() -> None:
+    model = make_class_aware_model(category_weight=1.0)
+    (sketches, categories), photos = two_category_batch(8)
+    data = tf.data.Dataset.from_tensors(((sketches, categories), photos)).repeat()
+    history = model.fit(data, steps_per_epoch=10, epochs=5, verbose=0).history
+    # instance norm takes each photo's mean colour away: it learns from the disk's edge
+    assert history["critic_loss"][-1] < 0.6 * history["critic_loss"][0]
+    guesses = np.argmax(model.category_critic(photos).numpy(), axis=1)
+    np.testing.assert_array_equal(guesses, np.argmax(categories.numpy(), axis=1))
+
+
+def test_a_category_weight_needs_a_class_aware_generator_and_a_critic() -> None:
+    plain = Pix2Pix(build_generator(SIZE, WIDTH), build_discriminator(SIZE, WIDTH))
+    with pytest.raises(ValueError, match="class-aware generator, a category_critic"):
+        plain.compile(
+            g_optimizer=keras.optimizers.Adam(),
+            d_optimizer=keras.optimizers.Adam(),
+            category_weight=1.0,
+            critic_optimizer=keras.optimizers.Adam(),
+        )
+    with pytest.raises(ValueError, match="category_weight must be >= 0"):
+        plain.compile(
+            g_optimizer=keras.optimizers.Adam(),
+            d_optimizer=keras.optimizers.Adam(),
+            category_weight=-1.0,
+        )
+
+
+def test_the_category_critic_is_saved_with_the_model_and_learns_at_the_discriminators_rate(
+    tmp_path: Path,
+) -> None:
+    model = make_class_aware_model(category_weight=1.0)
+    # its weights and its optimizer's state are the model's, so a backup holds them
+    networks = (model.generator, model.discriminator, model.category_critic)
+    assert len(model.weights) == sum(len(network.weights) for network in networks)
+    (sketches, categories), photos = two_category_batch(4)
+    data = tf.data.Dataset.from_tensors(((sketches, categories), photos))
+    model.fit(
+        data, epochs=6, verbose=0,
+        callbacks=[LinearLearningRateDecay(2e-3, epochs=6, discriminator_rate=4e-3)],
+    )  # fmt: skip
+    rates = [float(o.learning_rate.numpy()) for o in (model.d_optimizer, model.critic_optimizer)]
+    assert rates == pytest.approx([4e-3 / 3, 4e-3 / 3])
+    model.save_weights(tmp_path / "model.weights.h5")
+    restored = make_class_aware_model(category_weight=1.0, seed=1)
+    restored.load_weights(tmp_path / "model.weights.h5")
+    for saved, loaded in zip(
+        model.category_critic.get_weights(), restored.category_critic.get_weights(), strict=True
+    ):
+        np.testing.assert_array_equal(saved, loaded)

@@ -90,6 +90,11 @@ def _with(change: dict[str, Any]) -> dict[str, Any]:
             "training.r1_weight = -1.0: must be greater than or equal to 0",
         ),
         (
+            {"training.category_critic_weight": 1.0, "training.class_aware": False},
+            "training: category_critic_weight > 0 asks the generator for a photo of the "
+            "category it was given, so it needs class_aware: true",
+        ),
+        (
             {"training.photo_colour.brightness": 1.5},
             "training.photo_colour.brightness = 1.5: must be less than 1",
         ),

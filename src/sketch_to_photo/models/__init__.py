@@ -10,7 +10,12 @@ from sketch_to_photo.models.perceptual import (
     build_vgg16_features,
     resolve_vgg_weights,
 )
-from sketch_to_photo.models.pix2pix import Pix2Pix, build_discriminator, build_generator
+from sketch_to_photo.models.pix2pix import (
+    Pix2Pix,
+    build_category_critic,
+    build_discriminator,
+    build_generator,
+)
 
 __all__ = [
     "DEFAULT_FEATURE_LAYERS",
@@ -19,6 +24,7 @@ __all__ = [
     "Pix2Pix",
     "VggWeights",
     "VggWeightsUnavailable",
+    "build_category_critic",
     "build_discriminator",
     "build_generator",
     "build_sketch_classifier",

@@ -14,7 +14,12 @@ from sketch_to_photo.models.perceptual import (
     build_vgg16_features,
     resolve_vgg_weights,
 )
-from sketch_to_photo.models.pix2pix import Pix2Pix, build_discriminator, build_generator
+from sketch_to_photo.models.pix2pix import (
+    Pix2Pix,
+    build_category_critic,
+    build_discriminator,
+    build_generator,
+)
 from sketch_to_photo.models.precision import has_gpu, set_precision_policy, wrap_optimizer
 
 JIT_CHOICES = ("auto", True, False)
@@ -68,6 +73,12 @@ def build_pix2pix(
                 features = build_vgg16_features(weights, perceptual_options["layers"], size)
                 perceptual = PerceptualLoss(features)
             normalization = training["normalization"]
+            category_weight = float(training.get("category_critic_weight", 0.0))
+            critic = (
+                build_category_critic(size, num_classes, width, normalization)
+                if category_weight > 0
+                else None
+            )
             model = Pix2Pix(
                 build_generator(
                     size,
@@ -87,6 +98,7 @@ def build_pix2pix(
                     scales=int(training.get("discriminator_scales", 1)),
                 ),
                 perceptual,
+                category_critic=critic,
             )
             betas = {
                 "beta_1": float(training["beta_1"]),
@@ -107,6 +119,13 @@ def build_pix2pix(
                 feature_matching_weight=float(training.get("feature_matching_weight", 0.0)),
                 discriminator_augment=tuple(training.get("discriminator_augment", ())),
                 r1_weight=float(training.get("r1_weight", 0.0)),
+                category_weight=category_weight,
+                # the critic learns at the discriminator's rate
+                critic_optimizer=wrap_optimizer(
+                    keras.optimizers.Adam(discriminator_learning_rate(training), **betas), policy
+                )
+                if critic is not None
+                else None,
                 jit_compile=jit_compile,
             )
     finally:

@@ -120,9 +120,11 @@ class LinearLearningRateDecay(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         rate = self.rate(epoch)
         self.model.g_optimizer.learning_rate.assign(rate)
-        self.model.d_optimizer.learning_rate.assign(
-            rate * self.discriminator_rate / self.initial_rate
-        )
+        discriminator_rate = rate * self.discriminator_rate / self.initial_rate
+        self.model.d_optimizer.learning_rate.assign(discriminator_rate)
+        critic_optimizer = getattr(self.model, "critic_optimizer", None)
+        if critic_optimizer is not None:  # the category critic learns at D's rate
+            critic_optimizer.learning_rate.assign(discriminator_rate)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if logs is not None:

@@ -25,6 +25,13 @@ Class-aware (``num_classes > 0``, as in SketchyGAN): the category, a one-hot vec
 input of both networks. It is broadcast over the image and concatenated to the sketch at the
 input, and concatenated again at the generator's 1x1 bottleneck, so one model can draw an ant
 or an alarm clock from an ambiguous scribble on request.
+
+Category critic (optional, class-aware only): a small classifier of the photo alone, trained on
+the real photos' categories, whose cross-entropy on the generated photo joins the generator's
+loss (AC-GAN's auxiliary classifier, Odena et al. 2017, without its training on generated
+photos, which carry the category the generator was given and are told apart by that alone).
+The conditional discriminator judges each patch of a pair; the critic asks whether the whole
+photo shows the category.
 """
 
 from __future__ import annotations
@@ -301,6 +308,36 @@ def build_discriminator(
     return keras.Model(inputs, logits if scales > 1 else logits[0], name=name)
 
 
+def build_category_critic(
+    image_size: int,
+    num_classes: int,
+    base_filters: int = 64,
+    normalization: str = "instance",
+    name: str = "category_critic",
+) -> keras.Model:
+    """Photo ``(S, S, 3)`` -> category logits ``(num_classes,)`` (float32): four of the
+    PatchGAN's downsampling blocks, then the average over the image, so the whole photo is
+    judged. It sees the photo only: neither the sketch nor the category."""
+    _check_normalization(normalization)
+    if num_classes < 2:
+        raise ValueError(
+            f"a category critic needs 2 or more categories, got {num_classes}: train on more "
+            "categories or set training.category_critic_weight: 0"
+        )
+    if image_size < 16:
+        raise ValueError(f"image_size must be >= 16 for the category critic, got {image_size}")
+    photo = keras.Input((image_size, image_size, 3), name="photo")
+    x = photo
+    for i, multiple in enumerate((1, 2, 4, 8), start=1):
+        norm = normalization if i > 1 else None
+        x = _downsample(x, base_filters * multiple, norm, f"critic_down{i}")
+    x = layers.GlobalAveragePooling2D(name="critic_pool")(x)
+    logits = layers.Dense(
+        num_classes, kernel_initializer=_initializer(), dtype="float32", name="critic_logits"
+    )(x)
+    return keras.Model(photo, logits, name=name)
+
+
 def _hidden_activations(discriminator: keras.Model) -> list[keras.KerasTensor]:
     """The outputs of the PatchGAN's LeakyReLUs (after each block), input side first."""
     return [layer.output for layer in discriminator.layers if isinstance(layer, layers.LeakyReLU)]
@@ -348,6 +385,16 @@ def _bce(label: float, logits: list[tf.Tensor]) -> tf.Tensor:
     return tf.add_n(losses) / len(losses)
 
 
+def _category_cross_entropy(categories: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    """Softmax cross-entropy of the category logits against the one-hot categories, batch
+    mean."""
+    return tf.reduce_mean(
+        tf.nn.softmax_cross_entropy_with_logits(
+            labels=tf.cast(categories, "float32"), logits=tf.cast(logits, "float32")
+        )
+    )
+
+
 def _per_replica(loss: tf.Tensor) -> tf.Tensor:
     """Scale a per-replica mean so that the all-reduced gradients are those of the global mean.
 
@@ -355,6 +402,18 @@ def _per_replica(loss: tf.Tensor) -> tf.Tensor:
     ``Loss`` objects do this scaling themselves, hence plain TensorFlow reductions here.)
     """
     return loss / tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def _step(
+    optimizer: keras.optimizers.Optimizer,
+    tape: tf.GradientTape,
+    scaled_loss: tf.Tensor,
+    network: keras.Model,
+) -> None:
+    """One optimizer update of ``network``'s trainable variables from a taped loss."""
+    variables = network.trainable_variables
+    gradients = tape.gradient(scaled_loss, variables)
+    optimizer.apply_gradients(zip(gradients, variables, strict=True))
 
 
 class Pix2Pix(keras.Model):
@@ -368,7 +427,10 @@ class Pix2Pix(keras.Model):
     perceptual term that needs no ImageNet weights. Discriminator loss: ``gan / 2 + r1_weight /
     2 * R1``; R1 (Mescheder et al. 2018) is the squared norm of the gradient of the
     discriminator's summed patch logits on a real pair with respect to its photo, which keeps
-    the discriminator smooth around the real photos. Calling the model runs the generator.
+    the discriminator smooth around the real photos. With a ``category_critic`` and a positive
+    ``category_weight`` (class-aware only), the generator's loss adds ``category_weight`` times
+    the critic's cross-entropy on the generated photos, and the critic, with its own optimizer,
+    learns the real photos' categories. Calling the model runs the generator.
     For ``mixed_float16`` wrap each optimizer in ``keras.optimizers.LossScaleOptimizer``
     (:func:`sketch_to_photo.models.precision.wrap_optimizer`); ``mixed_bfloat16`` needs none.
 
@@ -382,11 +444,13 @@ class Pix2Pix(keras.Model):
         generator: keras.Model,
         discriminator: keras.Model,
         perceptual: PerceptualLoss | None = None,
+        category_critic: keras.Model | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
+        self.category_critic = category_critic
         # A plain object, so VGG's frozen weights stay out of this model's weights and backups.
         self.perceptual = perceptual
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
@@ -396,12 +460,16 @@ class Pix2Pix(keras.Model):
         self.g_feature_matching_tracker = keras.metrics.Mean(name="g_feature_matching")
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.d_r1_tracker = keras.metrics.Mean(name="d_r1")
+        self.g_category_tracker = keras.metrics.Mean(name="g_category")
+        self.critic_loss_tracker = keras.metrics.Mean(name="critic_loss")
         self.l1_tracker = keras.metrics.Mean(name="l1")
         self.perceptual_tracker = keras.metrics.Mean(name="perceptual")
         self.l1_weight = 100.0
         self.perceptual_weight = 0.0
         self.feature_matching_weight = 0.0
         self.r1_weight = 0.0
+        self.category_weight = 0.0
+        self.critic_optimizer: keras.optimizers.Optimizer | None = None
         self.discriminator_augment: tuple[str, ...] = ()
         # The same layers as the discriminator, also returning its blocks' activations; held
         # in a plain object so that their variables are tracked once, through the discriminator.
@@ -424,11 +492,23 @@ class Pix2Pix(keras.Model):
         feature_matching_weight: float = 0.0,
         discriminator_augment: tuple[str, ...] = (),
         r1_weight: float = 0.0,
+        category_weight: float = 0.0,
+        critic_optimizer: keras.optimizers.Optimizer | None = None,
         **kwargs: Any,
     ) -> None:
-        """Set the two optimizers, the loss weights and the augmentations of the
+        """Set the optimizers, the loss weights and the augmentations of the
         discriminator's inputs (:mod:`sketch_to_photo.models.augment`; none by default);
-        ``kwargs`` go to ``Model.compile``."""
+        ``kwargs`` go to ``Model.compile``. A positive ``category_weight`` needs the model's
+        ``category_critic``, a ``critic_optimizer`` and a class-aware generator."""
+        if category_weight < 0:
+            raise ValueError(f"category_weight must be >= 0, got {category_weight}")
+        if category_weight > 0 and (
+            self.category_critic is None or critic_optimizer is None or not self.class_aware
+        ):
+            raise ValueError(
+                "category_weight > 0 needs a class-aware generator, a category_critic and a "
+                "critic_optimizer"
+            )
         super().compile(optimizer=None, **kwargs)
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer
@@ -437,6 +517,11 @@ class Pix2Pix(keras.Model):
         self.feature_matching_weight = float(feature_matching_weight)
         self.discriminator_augment = tuple(discriminator_augment)
         self.r1_weight = float(r1_weight)
+        self.category_weight = float(category_weight)
+        self.critic_optimizer = critic_optimizer
+        if critic_optimizer is not None and self.category_critic is not None:
+            if not critic_optimizer.built:
+                critic_optimizer.build(self.category_critic.trainable_variables)
         # Built now so that BackupAndRestore can load their state before the first step.
         if not g_optimizer.built:
             g_optimizer.build(self.generator.trainable_variables)
@@ -454,6 +539,8 @@ class Pix2Pix(keras.Model):
             self.g_feature_matching_tracker,
             self.d_loss_tracker,
             self.d_r1_tracker,
+            self.g_category_tracker,
+            self.critic_loss_tracker,
             self.l1_tracker,
             self.perceptual_tracker,
         ]
@@ -475,12 +562,34 @@ class Pix2Pix(keras.Model):
     def _uses_perceptual(self) -> bool:
         return self.perceptual is not None and self.perceptual_weight > 0
 
+    def _category_losses(
+        self, photos: tf.Tensor, fakes: tf.Tensor, condition: list[tf.Tensor]
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """The critic's cross-entropy on the real photos (its own loss) and on the generated
+        ones (the generator's term), both 0 without a critic: the critic learns the real
+        photos' categories, and the generator is asked for a photo the critic files under the
+        category it was given."""
+        if self.category_weight <= 0:
+            return tf.constant(0.0), tf.constant(0.0)
+        critic_loss = _category_cross_entropy(
+            condition[0], self.category_critic(photos, training=True)
+        )
+        g_category = _category_cross_entropy(
+            condition[0], self.category_critic(fakes, training=True)
+        )
+        return critic_loss, g_category
+
     def train_step(self, data: tuple[Any, ...]) -> dict[str, tf.Tensor]:
         # an optional third element weighs each pair's L1 term (a real sketch's pair less than
         # an aligned edge map's: its photo is only loosely where the strokes are)
         inputs, photos, *l1_weights = data
         sketches, condition = self._split(inputs)
-        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+        uses_critic = self.category_weight > 0
+        with (
+            tf.GradientTape() as g_tape,
+            tf.GradientTape() as d_tape,
+            tf.GradientTape(watch_accessed_variables=uses_critic) as critic_tape,
+        ):
             fakes = self.generator([sketches, *condition] if condition else sketches, training=True)
             seen_sketches, (seen_photos, seen_fakes) = (
                 augment_pairs(sketches, [photos, fakes], self.discriminator_augment)
@@ -531,16 +640,19 @@ class Pix2Pix(keras.Model):
                 g_loss += self.feature_matching_weight * _weighted_mean(pair_fm, l1_weights)
             else:
                 g_feature_matching = tf.constant(0.0)
+            critic_loss, g_category = self._category_losses(photos, fakes, condition)
+            g_loss += self.category_weight * g_category
+            scaled_critic_loss = (
+                self.critic_optimizer.scale_loss(_per_replica(critic_loss)) if uses_critic else None
+            )
 
             scaled_g_loss = self.g_optimizer.scale_loss(_per_replica(g_loss))
             scaled_d_loss = self.d_optimizer.scale_loss(_per_replica(d_loss))
 
-        g_variables = self.generator.trainable_variables
-        d_variables = self.discriminator.trainable_variables
-        g_gradients = g_tape.gradient(scaled_g_loss, g_variables)
-        d_gradients = d_tape.gradient(scaled_d_loss, d_variables)
-        self.g_optimizer.apply_gradients(zip(g_gradients, g_variables, strict=True))
-        self.d_optimizer.apply_gradients(zip(d_gradients, d_variables, strict=True))
+        _step(self.g_optimizer, g_tape, scaled_g_loss, self.generator)
+        _step(self.d_optimizer, d_tape, scaled_d_loss, self.discriminator)
+        if uses_critic:
+            _step(self.critic_optimizer, critic_tape, scaled_critic_loss, self.category_critic)
 
         values = {
             self.g_loss_tracker: g_loss,
@@ -550,6 +662,8 @@ class Pix2Pix(keras.Model):
             self.g_feature_matching_tracker: g_feature_matching,
             self.d_loss_tracker: d_loss,
             self.d_r1_tracker: d_r1,
+            self.g_category_tracker: g_category,
+            self.critic_loss_tracker: critic_loss,
         }
         for tracker, value in values.items():
             tracker.update_state(value)

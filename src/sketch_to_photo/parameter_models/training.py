@@ -85,6 +85,9 @@ class TrainingParams(Group):
     discriminator_augment: list[Literal["colour", "translation", "cutout"]] = []
     # R1 penalty on the discriminator's gradient at the real pairs' photos (0: off)
     r1_weight: Annotated[float, Field(ge=0.0)] = 0.0
+    # weight of a photo-only category critic's cross-entropy on the generated photo in the
+    # generator's loss (0: off; class-aware only)
+    category_critic_weight: Annotated[float, Field(ge=0.0)] = 0.0
     perceptual: PerceptualParams
     edge_maps: EdgeMapMixParams
     jitter: bool
@@ -105,5 +108,14 @@ class TrainingParams(Group):
                 f"discriminator_scales {self.discriminator_scales} needs image_size >= "
                 f"{smallest} (each scale halves the pair; the PatchGAN needs 24 px): lower "
                 f"training.discriminator_scales or raise training.image_size"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _critic_needs_categories(self) -> TrainingParams:
+        if self.category_critic_weight > 0 and not self.class_aware:
+            raise ValueError(
+                "category_critic_weight > 0 asks the generator for a photo of the category it "
+                "was given, so it needs class_aware: true (or set category_critic_weight: 0)"
             )
         return self

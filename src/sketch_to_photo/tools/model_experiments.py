@@ -116,6 +116,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "photo_colour": {"photo_colour": {"brightness": 0.3, "contrast": 0.2}},
     # SketchyGAN's optimizers: D at twice G's rate, Adam betas 0 and 0.9
     "two_timescales": {"discriminator_learning_rate": 4.0e-3, "beta_1": 0.0, "beta_2": 0.9},
+    # AC-GAN's auxiliary classifier, on the photo alone
+    "category_critic": {"category_critic_weight": 1.0},
 }
 
 
