@@ -74,6 +74,15 @@ def make_model(
     return model
 
 
+def assert_same_weights(a: keras.Model, b: keras.Model) -> None:
+    for a_weight, b_weight in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_allclose(a_weight, b_weight, rtol=1e-5, atol=1e-7)
+
+
+def assert_weights_differ(a: keras.Model, b: keras.Model) -> None:
+    assert any(not np.allclose(p, q) for p, q in zip(a.get_weights(), b.get_weights(), strict=True))
+
+
 def dataset(sketches: np.ndarray, photos: np.ndarray, batch_size: int) -> tf.data.Dataset:
     return tf.data.Dataset.from_tensor_slices((sketches, photos)).batch(batch_size)
 
@@ -393,16 +402,8 @@ def test_feature_matching_adds_the_discriminators_activation_distance_to_the_gen
         rel=1e-5,
     )
     # The discriminator's step is the plain one: the term reaches the generator only.
-    for plain_weight, matched_weight in zip(
-        plain_model.discriminator.get_weights(),
-        matched_model.discriminator.get_weights(),
-        strict=True,
-    ):
-        np.testing.assert_allclose(plain_weight, matched_weight, rtol=1e-5, atol=1e-7)
-    generators = (plain_model.generator, matched_model.generator)
-    assert any(
-        not np.allclose(p, m) for p, m in zip(*(g.get_weights() for g in generators), strict=True)
-    )
+    assert_same_weights(plain_model.discriminator, matched_model.discriminator)
+    assert_weights_differ(plain_model.generator, matched_model.generator)
     # The activations' model shares the discriminator's variables and adds none of its own.
     assert len(matched_model.weights) == len(matched_model.generator.weights) + len(
         matched_model.discriminator.weights
@@ -443,15 +444,8 @@ def test_r1_penalises_the_discriminators_gradient_at_real_photos_and_only_its_st
     assert penalised["d_loss"] == pytest.approx(plain["d_loss"] + 5.0 * expected, rel=1e-4)
     # The penalty's gradient (a second derivative) moves the discriminator; the generator's
     # step is the plain one.
-    discriminators = (plain_model.discriminator, penalised_model.discriminator)
-    assert any(
-        not np.allclose(p, q)
-        for p, q in zip(*(d.get_weights() for d in discriminators), strict=True)
-    )
-    for plain_weight, penalised_weight in zip(
-        plain_model.generator.get_weights(), penalised_model.generator.get_weights(), strict=True
-    ):
-        np.testing.assert_allclose(plain_weight, penalised_weight, rtol=1e-5, atol=1e-7)
+    assert_weights_differ(plain_model.discriminator, penalised_model.discriminator)
+    assert_same_weights(plain_model.generator, penalised_model.generator)
 
 
 @pytest.mark.parametrize("size", [64, 128])
@@ -728,16 +722,8 @@ def test_the_category_critic_learns_the_real_photos_and_asks_the_generator_for_t
             untrained_critic, critic_model.category_critic.get_weights(), strict=True
         )
     )
-    for plain_weight, judged_weight in zip(
-        plain_model.discriminator.get_weights(),
-        critic_model.discriminator.get_weights(),
-        strict=True,
-    ):
-        np.testing.assert_allclose(plain_weight, judged_weight, rtol=1e-5, atol=1e-7)
-    generators = (plain_model.generator, critic_model.generator)
-    assert any(
-        not np.allclose(p, m) for p, m in zip(*(g.get_weights() for g in generators), strict=True)
-    )
+    assert_same_weights(plain_model.discriminator, critic_model.discriminator)
+    assert_weights_differ(plain_model.generator, critic_model.generator)
 
 
 def test_the_category_critic_tells_the_categories_apart_within_a_few_steps() -> None:
