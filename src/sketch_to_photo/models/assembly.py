@@ -73,12 +73,18 @@ def build_pix2pix(
                 features = build_vgg16_features(weights, perceptual_options["layers"], size)
                 perceptual = PerceptualLoss(features)
             normalization = training["normalization"]
+            betas = {
+                "beta_1": float(training["beta_1"]),
+                "beta_2": float(training.get("beta_2", 0.999)),
+            }
             category_weight = float(training.get("category_critic_weight", 0.0))
-            critic = (
-                build_category_critic(size, num_classes, width, normalization)
-                if category_weight > 0
-                else None
-            )
+            critic = critic_optimizer = None
+            if category_weight > 0:
+                critic = build_category_critic(size, num_classes, width, normalization)
+                # the critic learns at the discriminator's rate
+                critic_optimizer = wrap_optimizer(
+                    keras.optimizers.Adam(discriminator_learning_rate(training), **betas), policy
+                )
             model = Pix2Pix(
                 build_generator(
                     size,
@@ -100,10 +106,6 @@ def build_pix2pix(
                 perceptual,
                 category_critic=critic,
             )
-            betas = {
-                "beta_1": float(training["beta_1"]),
-                "beta_2": float(training.get("beta_2", 0.999)),
-            }
             ema = float(training.get("generator_ema", 0.0))
             generator_adam = keras.optimizers.Adam(
                 float(training["learning_rate"]), **betas, use_ema=ema > 0, ema_momentum=ema
@@ -120,12 +122,7 @@ def build_pix2pix(
                 discriminator_augment=tuple(training.get("discriminator_augment", ())),
                 r1_weight=float(training.get("r1_weight", 0.0)),
                 category_weight=category_weight,
-                # the critic learns at the discriminator's rate
-                critic_optimizer=wrap_optimizer(
-                    keras.optimizers.Adam(discriminator_learning_rate(training), **betas), policy
-                )
-                if critic is not None
-                else None,
+                critic_optimizer=critic_optimizer,
                 jit_compile=jit_compile,
             )
     finally:

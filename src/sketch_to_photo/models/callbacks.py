@@ -122,9 +122,8 @@ class LinearLearningRateDecay(keras.callbacks.Callback):
         self.model.g_optimizer.learning_rate.assign(rate)
         discriminator_rate = rate * self.discriminator_rate / self.initial_rate
         self.model.d_optimizer.learning_rate.assign(discriminator_rate)
-        critic_optimizer = getattr(self.model, "critic_optimizer", None)
-        if critic_optimizer is not None:  # the category critic learns at D's rate
-            critic_optimizer.learning_rate.assign(discriminator_rate)
+        if self.model.critic_optimizer is not None:  # the category critic learns at D's rate
+            self.model.critic_optimizer.learning_rate.assign(discriminator_rate)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if logs is not None:

@@ -519,9 +519,8 @@ class Pix2Pix(keras.Model):
         self.r1_weight = float(r1_weight)
         self.category_weight = float(category_weight)
         self.critic_optimizer = critic_optimizer
-        if critic_optimizer is not None and self.category_critic is not None:
-            if not critic_optimizer.built:
-                critic_optimizer.build(self.category_critic.trainable_variables)
+        if critic_optimizer is not None and not critic_optimizer.built and self.category_critic:
+            critic_optimizer.build(self.category_critic.trainable_variables)
         # Built now so that BackupAndRestore can load their state before the first step.
         if not g_optimizer.built:
             g_optimizer.build(self.generator.trainable_variables)
