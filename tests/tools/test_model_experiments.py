@@ -7,7 +7,9 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+import tensorflow as tf
 import yaml
 from mlflow import MlflowClient
 from PIL import Image
@@ -16,6 +18,7 @@ from sketch_to_photo.datasets import NpzShardsDataset
 from sketch_to_photo.evaluation.grid import GRID_CELL
 from sketch_to_photo.mlops.tracking import EXPERIMENT_KIND_TAG, MODEL_TRAINING
 from sketch_to_photo.models.callbacks import CAPTION_LINE, GUTTER, TITLE_HEIGHT
+from sketch_to_photo.models.data import mixed_pair_dataset
 from sketch_to_photo.parameter_models import ParameterError
 from sketch_to_photo.tools import model_experiments
 from tests.conftest import PROJECT_ROOT
@@ -199,3 +202,78 @@ def test_every_variant_is_a_valid_change_of_the_training_parameters():
     )
     assert training == _training()
     assert model_experiments.VARIANTS["sketch_to_photo"] == {"pair_alignment": "sketch_to_photo"}
+
+
+def _edge_shard(folder: Path, name: str, level: int, label: int, size: int = 6) -> None:
+    """An edge-map shard in the pair shards' format whose sketches are all grey ``level``
+    (tells the stream a pair came from) and whose pairs have category label ``label``."""
+    (folder / "train").mkdir(parents=True, exist_ok=True)
+    images = np.full((size, 64, 64, 3), level, np.uint8)
+    ids = np.array([f"{name}_{i}" for i in range(size)])
+    np.savez_compressed(
+        folder / "train" / f"{name}.npz",
+        sketches=images, photos=images, masks=np.ones((size, 64, 64), np.uint8),
+        sketch_ids=ids, photo_ids=ids, categories=np.array([name.rsplit("-", 1)[0]] * size),
+        labels=np.full(size, label, np.int16), segmentation_fallback=np.zeros(size, bool),
+        dropped_unreadable_ids=np.array([], dtype="<U1"),
+        dropped_segmentation_ids=np.array([], dtype="<U1"),
+    )  # fmt: skip
+
+
+def test_extra_edge_maps_join_the_stream_without_a_category(tmp_path: Path):
+    _edge_shard(tmp_path / "own", "teapot-00000", 0, label=1)
+    _edge_shard(tmp_path / "other", "ape-00000", 255, label=0)  # label 0 in its own project
+    _edge_shard(tmp_path / "other", "apple-00000", 255, label=1)
+    own = NpzShardsDataset(path=str(tmp_path / "own")).load()
+
+    extra = model_experiments.extra_edge_maps(tmp_path / "other", own)
+
+    assert sorted(extra) == ["train/ape-00000", "train/apple-00000"]
+    shard = extra["train/ape-00000"]()
+    assert shard.length("sketch_ids") == 6 and (shard["sketches"] == 255).all()
+    assert (shard["labels"] == model_experiments.NO_CATEGORY).all()
+    # Through the training input: a class-aware batch gives the own pairs their category and
+    # the extra ones an all-zero one-hot.
+    dataset = mixed_pair_dataset(
+        own, {**own, **extra}, tf.Variable(0.0), image_size=32, batch_size=64, jitter=False,
+        flip=False, num_classes=2, seed=1,
+    )  # fmt: skip
+    (sketches, categories), _ = next(iter(dataset))
+    from_extra = sketches.numpy().mean(axis=(1, 2, 3)) > 0  # white sketches: the extra pairs
+    assert 0 < from_extra.sum() < len(from_extra)
+    np.testing.assert_array_equal(categories.numpy()[from_extra], 0.0)
+    np.testing.assert_array_equal(
+        categories.numpy()[~from_extra], [[0.0, 1.0]] * (~from_extra).sum()
+    )
+
+
+def test_extra_edge_maps_of_a_category_of_the_project_are_refused(tmp_path: Path):
+    _edge_shard(tmp_path / "own", "teapot-00000", 0, label=1)
+    _edge_shard(tmp_path / "other", "teapot-00000", 255, label=0)
+    own = NpzShardsDataset(path=str(tmp_path / "own")).load()
+    with pytest.raises(ValueError, match=re.escape("train/teapot-00000 also in this project")):
+        model_experiments.extra_edge_maps(tmp_path / "other", own)
+    # the wrong folder: one level too deep, an empty one, none
+    with pytest.raises(ValueError, match=re.escape("teapot-00000.npz is in no split folder")):
+        model_experiments.extra_edge_maps(tmp_path / "own" / "train", own)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no train edge-map shards there"):
+        model_experiments.extra_edge_maps(tmp_path / "empty", own)
+    with pytest.raises(ValueError, match="missing: no such folder"):
+        model_experiments.extra_edge_maps(tmp_path / "missing", own)
+
+
+def test_extra_edge_maps_with_the_category_critic_are_refused_before_any_data(
+    project, tmp_path, capsys
+):
+    with pytest.raises(SystemExit) as raised:
+        model_experiments.main(
+            ["base", "category_critic", "--env", "base", "--project", str(project),
+             "--extra-edge-maps", str(tmp_path / "other")]
+        )  # fmt: skip
+    assert raised.value.code == 2
+    error = capsys.readouterr().err
+    assert (
+        "cannot train the category critic (category_critic_weight > 0 in category_critic)" in error
+    )
+    assert "no pair shards" not in error

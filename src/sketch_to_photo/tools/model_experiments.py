@@ -20,6 +20,13 @@ params (``training.*``, the names a ``kedro run`` logs), its row's numbers as me
 the row's names, with the evaluation's ``headline/*`` beside them), its per-epoch losses, its
 result grid (``result_grid.png``) and the pair shards as its dataset. Tick variants in the MLflow UI and press
 Compare to see the side-by-side table.
+
+``--extra-edge-maps FOLDER`` adds the train edge-map shards of other categories, written by
+``kedro run --pipelines data_acquisition,data_processing`` in another project folder (its
+``data/05_model_input/edge_maps``), to the edge-map stream: more aligned outline-to-photo
+pairs, as SketchyGAN drew edge maps of extra photos. Their pairs carry no category (an all-zero
+one-hot for the class-aware generator and discriminator); the test split and the judge stay
+this project's.
 """
 
 from __future__ import annotations
@@ -38,13 +45,16 @@ from typing import Any
 
 import keras
 import mlflow
+import numpy as np
 from kedro.framework.context import KedroContext
 from kedro.framework.project import configure_project
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from omegaconf import OmegaConf
 
-from sketch_to_photo.datasets import ShardLoaders
+from sketch_to_photo.data.pairs import split_shards
+from sketch_to_photo.datasets import NpzShardsDataset, ShardLoaders
+from sketch_to_photo.datasets.npz_shards_dataset import LazyNpz
 from sketch_to_photo.evaluation.metric_names import (
     HEADLINE_PREFIX,
     PHOTO_KID,
@@ -119,6 +129,56 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # AC-GAN's auxiliary classifier, on the photo alone
     "category_critic": {"category_critic_weight": 1.0},
 }
+
+
+NO_CATEGORY = -1  # tf.one_hot(-1, n) is all zeros: a pair without a category
+
+
+class UncategorisedShard(LazyNpz):
+    """A shard whose pairs carry no category: its ``labels`` read as ``NO_CATEGORY``."""
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        value = super().__getitem__(key)
+        return np.full_like(value, NO_CATEGORY) if key == "labels" else value
+
+
+def extra_edge_maps(folder: Path, own: ShardLoaders) -> ShardLoaders:
+    """The train edge-map shards in ``folder`` (another project's
+    ``data/05_model_input/edge_maps``) as uncategorised shards, to mix in with ``own``. A shard
+    name in both is an error: a category of both projects would lose its label."""
+    where = f"--extra-edge-maps {folder}"
+    if not folder.is_dir():
+        raise ValueError(f"{where}: no such folder")
+    loaded = NpzShardsDataset(path=str(folder)).load()
+    outside = sorted(name for name in loaded if "/" not in name.replace("\\", "/"))
+    if outside:
+        raise ValueError(
+            f"{where}: {outside[0]}.npz is in no split folder; give the folder that holds "
+            "train/ (a project's data/05_model_input/edge_maps)"
+        )
+    shards = split_shards(loaded, "train")
+    if not shards:
+        raise ValueError(
+            f"{where}: no train edge-map shards there; run "
+            "`kedro run --pipelines data_acquisition,data_processing` in that project first"
+        )
+    clashes = sorted(set(shards) & set(own))
+    if clashes:
+        raise ValueError(
+            f"--extra-edge-maps {folder}: {', '.join(clashes)} also in this project's edge "
+            "maps; leave its categories out of the other project"
+        )
+
+    def uncategorised(load: Any) -> Any:
+        def read() -> UncategorisedShard:
+            shard = load()
+            result = UncategorisedShard(shard.path)
+            result.fingerprint = shard.fingerprint
+            return result
+
+        return read
+
+    return {name: uncategorised(load) for name, load in shards.items()}
 
 
 def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -274,7 +334,7 @@ def _log_row(row: dict[str, Any], headline: dict[str, float], grid: Any) -> None
     mlflow.log_image(grid, artifact_file="result_grid.png")
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("variants", nargs="+", help=f"names from {sorted(VARIANTS)}")
     parser.add_argument("--env", default="cpu_real")
@@ -285,31 +345,70 @@ def main(argv: list[str] | None = None) -> int:
         help="training parameter for every variant, e.g. --set epochs=20 (checked like "
         "kedro run --params: a wrong key or value is an error)",
     )  # fmt: skip
+    parser.add_argument(
+        "--extra-edge-maps", type=Path, metavar="FOLDER",
+        help="another project's data/05_model_input/edge_maps: its train edge maps join the "
+        "edge-map stream without a category",
+    )  # fmt: skip
+    return parser
+
+
+def _check_no_critic(training: dict[str, Any], variants: list[str]) -> None:
+    """Pairs without a category cannot train the category critic: refused before any data."""
+    critics = [
+        name
+        for name in variants
+        if float(_merge(training, VARIANTS[name])["category_critic_weight"]) > 0
+    ]
+    if critics:
+        raise ParameterError(
+            f"--extra-edge-maps: pairs without a category cannot train the category critic "
+            f"(category_critic_weight > 0 in {', '.join(critics)}); drop one of the two"
+        )
+
+
+def _edge_map_shards(catalog: Any, extra: Path | None) -> ShardLoaders:
+    """The run's edge-map shards, with those of ``--extra-edge-maps`` when given."""
+    own = catalog.load("edge_map_shards") if catalog.exists("edge_map_shards") else {}
+    return own if extra is None else {**own, **extra_edge_maps(extra, own)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     unknown = [v for v in args.variants if v not in VARIANTS]
     if unknown:
         parser.error(f"unknown variant(s) {unknown}; known: {sorted(VARIANTS)}")
     out = args.out.resolve()
+    extra = args.extra_edge_maps.resolve() if args.extra_edge_maps else None
     project = args.project.resolve()
     os.chdir(project)  # the catalog's file paths are relative to the project
     context = _project_context(project, args.env)
     catalog, params = context.catalog, context.params
     try:
         training = _checked_training(params["training"], args.variants, args.set)
+        if extra is not None:
+            _check_no_critic(training, args.variants)
     except ParameterError as exc:
         parser.error(str(exc))
     if not catalog.exists("pairs_manifest"):
         parser.error(f"no pair shards in {project}: run `kedro run --env {args.env}` there first")
     manifest = catalog.load("pairs_manifest")
     pair_shards = catalog.load("pair_shards")
-    edge_map_shards = catalog.load("edge_map_shards") if catalog.exists("edge_map_shards") else {}
+    try:
+        edge_map_shards = _edge_map_shards(catalog, extra)
+    except ValueError as exc:
+        parser.error(str(exc))
     judges = (
         *_pipeline_judge(catalog, pair_shards, params["evaluation"]),
         catalog.load("sketch_classifier") if catalog.exists("sketch_classifier") else None,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
-    settings_set = dict(i.partition("=")[::2] for i in args.set)
+    settings_set = {
+        **dict(i.partition("=")[::2] for i in args.set),
+        **({"extra_edge_maps": str(extra)} if extra else {}),
+    }
     tags = {
         **run_tags(
             env=args.env,
