@@ -165,7 +165,7 @@ def extra_edge_maps(folder: Path, own: ShardLoaders) -> ShardLoaders:
     clashes = sorted(set(shards) & set(own))
     if clashes:
         raise ValueError(
-            f"--extra-edge-maps {folder}: {', '.join(clashes)} also in this project's edge "
+            f"{where}: {', '.join(clashes)} also in this project's edge "
             "maps; leave its categories out of the other project"
         )
 
