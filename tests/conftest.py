@@ -61,6 +61,35 @@ def real_sketch_files(request: pytest.FixtureRequest, count: int) -> list[Path]:
     return sorted((sample / "256x256" / "sketch").glob("tx_*/*/*.png"))[:count]
 
 
+# The longest fixtures first, so that under pytest-xdist they start at once on their own workers
+# while the other workers share the rest.
+SLOWEST_GROUPS = ("tests/test_fault_injection.py", "trained_project")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Groups for pytest-xdist's ``--dist loadgroup``: a module's tests run on one worker (its
+    module fixtures are set up once), and so do all tests of the tiny trained project (built
+    once). Without xdist the marks do nothing; the order puts :data:`SLOWEST_GROUPS` first."""
+    for item in items:
+        group = (
+            "trained_project"
+            if "trained_project" in item.fixturenames
+            else item.nodeid.split("::")[0]
+        )
+        item.add_marker(pytest.mark.xdist_group(group))
+        item.stash[_GROUP] = group
+
+    def slowest_first(item: pytest.Item) -> int:
+        group = item.stash[_GROUP]
+        return SLOWEST_GROUPS.index(group) if group in SLOWEST_GROUPS else len(SLOWEST_GROUPS)
+
+    items.sort(key=slowest_first)  # stable: the collection order within each rank
+
+
+_GROUP = pytest.StashKey[str]()
+
+
 # Kedro's telemetry asks for consent on first use and needs the network: off in tests.
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
@@ -84,7 +113,7 @@ TINY_RUN = {
         "image_size": 32, "base_filters": 16, "epochs": 60, "batch_size": 4, "learning_rate": 1.0e-3,
         # the plain generator (the class-aware one has tests of its own); edge maps stay on
         "normalization": "batch", "class_aware": False,
-        "sample_grid_every": 30, "checkpoint_every": 30,
+        "sample_grid_every": 30, "checkpoint_every": 30, "backup_every": 10,
         "perceptual": {"weight": 1.0, "vgg_weights": "none", "layers": ["block1_conv2", "block2_conv2"]},
     },
     "sketch_classifier": {

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import json
 
+import keras
 import numpy as np
+import pytest
 
 from sketch_to_photo.datasets import NpzShardsDataset, ResumableShard, ShardLoaders
-from sketch_to_photo.models.backup import BACKUP_SETTINGS_FILE, prepare_backup, settings_hash
+from sketch_to_photo.models.backup import (
+    BACKUP_SETTINGS_FILE,
+    EpochBackupAndRestore,
+    prepare_backup,
+    settings_hash,
+)
 
 SETTINGS = {"image_size": 32, "base_filters": 4, "epochs": 5}
 
@@ -72,6 +79,7 @@ def test_settings_hash_ignores_epochs_but_not_the_model(tmp_path):
     shards = _shards(tmp_path / "pairs", **{"train/teapot-00000": _ids(2)})
     base = settings_hash(SETTINGS, shards)
     assert settings_hash({**SETTINGS, "epochs": 50}, shards) == base  # more epochs may resume
+    assert settings_hash({**SETTINGS, "backup_every": 5}, shards) == base
     assert settings_hash({**SETTINGS, "base_filters": 8}, shards) != base
     more = _shards(tmp_path / "more", **{"train/teapot-00000": _ids(2), "train/cat-00000": _ids(1)})
     assert settings_hash(SETTINGS, {**shards, "train/cat-00000": more["train/cat-00000"]}) != base
@@ -103,3 +111,53 @@ def test_settings_hash_covers_strategy_precision_and_what_auto_became(tmp_path):
         {**SETTINGS, "precision": "auto"}, shards, {"precision": "mixed_bfloat16"}
     )
     assert other_machine != base
+
+
+class StopAfter(keras.callbacks.Callback):
+    """Raises at the end of epoch ``epoch`` (0-based), after the callbacks before it ran."""
+
+    def __init__(self, epoch: int) -> None:
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if epoch == self.epoch:
+            raise RuntimeError("simulated interruption")
+
+
+class EpochsSeen(keras.callbacks.Callback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.epochs: list[int] = []
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.epochs.append(epoch)
+
+
+def _dense_model() -> keras.Model:
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def test_backup_every_n_epochs_resumes_from_the_last_one_written(tmp_path):
+    x, y = np.ones((8, 3), np.float32), np.zeros((8, 1), np.float32)
+    backup_dir = tmp_path / "backup"
+    interrupted = _dense_model()
+    with pytest.raises(RuntimeError, match="simulated interruption"):
+        interrupted.fit(
+            x, y, epochs=10, batch_size=4, verbose=0,
+            callbacks=[EpochBackupAndRestore(backup_dir, every_n_epochs=3), StopAfter(4)],
+        )  # fmt: skip
+    # five epochs done, the backup written after the third only
+    metadata = json.loads((backup_dir / "training_metadata.json").read_text())
+    assert metadata["epoch"] == 3
+    assert not (backup_dir / "training_metadata.json.bkp").exists()  # written once, not five times
+
+    seen = EpochsSeen()
+    _dense_model().fit(
+        x, y, epochs=10, batch_size=4, verbose=0,
+        callbacks=[EpochBackupAndRestore(backup_dir, every_n_epochs=3), seen],
+    )  # fmt: skip
+    assert seen.epochs == list(range(3, 10))
+    assert not backup_dir.exists()  # a completed fit deletes its backup

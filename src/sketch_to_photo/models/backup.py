@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import keras
+
 from sketch_to_photo.datasets import ShardLoaders
 
 logger = logging.getLogger(__name__)
@@ -34,7 +36,7 @@ def settings_hash(
     relevant = {
         k: v
         for k, v in training.items()
-        if k not in {"epochs", "sample_grid_every", "checkpoint_every"}
+        if k not in {"epochs", "sample_grid_every", "checkpoint_every", "backup_every"}
     }
     payload = json.dumps(
         {
@@ -46,6 +48,20 @@ def settings_hash(
         default=str,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+class EpochBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """Keras' ``BackupAndRestore`` (double checkpoint, deleted when the fit completes) that
+    writes its backup every ``every_n_epochs`` epochs instead of every one: a backup costs
+    about half a second even for a tiny model, which outweighs epochs of a few steps."""
+
+    def __init__(self, backup_dir: Path, every_n_epochs: int) -> None:
+        super().__init__(str(backup_dir), delete_checkpoint=True, double_checkpoint=True)
+        self.every_n_epochs = every_n_epochs
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if (epoch + 1) % self.every_n_epochs == 0:
+            super().on_epoch_end(epoch, logs)
 
 
 def _read_epoch(metadata: Path) -> int | None:

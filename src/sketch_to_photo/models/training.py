@@ -28,7 +28,7 @@ from sketch_to_photo.data.pairs import training_shards
 from sketch_to_photo.datasets import ShardLoaders
 from sketch_to_photo.mlops.tracking import log_shards_dataset
 from sketch_to_photo.models.assembly import build_pix2pix, discriminator_learning_rate
-from sketch_to_photo.models.backup import prepare_backup, settings_hash
+from sketch_to_photo.models.backup import EpochBackupAndRestore, prepare_backup, settings_hash
 from sketch_to_photo.models.callbacks import (
     GeneratorAverage,
     GeneratorCheckpoint,
@@ -69,8 +69,8 @@ def training_callbacks(
     chief only. ``samples`` are (sketches, photos, categories or None) for the grids;
     ``real_share`` the edge-map mix's variable, moved every epoch."""
     callbacks: list[keras.callbacks.Callback] = [
-        keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=True, double_checkpoint=True),
-    ]  # fmt: skip
+        EpochBackupAndRestore(backup_dir, int(training.get("backup_every", 1))),
+    ]
     if float(training.get("generator_ema", 0.0)) > 0:  # before the final sample grid
         callbacks.append(GeneratorAverage())
     if real_share is not None:  # before the logger, which logs the share

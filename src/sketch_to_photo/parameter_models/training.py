@@ -96,6 +96,7 @@ class TrainingParams(Group):
     seed: int
     sample_grid_every: NonNegative
     checkpoint_every: NonNegative
+    backup_every: Positive = 1
     sample_dir: Annotated[str, Field(min_length=1)]
     checkpoint_dir: Annotated[str, Field(min_length=1)]
     backup_dir: Annotated[str, Field(min_length=1)]
