@@ -61,33 +61,50 @@ def real_sketch_files(request: pytest.FixtureRequest, count: int) -> list[Path]:
     return sorted((sample / "256x256" / "sketch").glob("tx_*/*/*.png"))[:count]
 
 
-# The longest fixtures first, so that under pytest-xdist they start at once on their own workers
-# while the other workers share the rest.
+# Groups for pytest-xdist's --dist loadgroup (pyproject.toml's addopts): the tests of a module
+# run on one worker, so its module fixtures are set up once, and so do all the tests of the tiny
+# trained project, built once. The slowest groups come first, so that they start at once on
+# workers of their own while the other workers share the rest.
 SLOWEST_GROUPS = ("tests/test_fault_injection.py", "trained_project")
+_GROUP = pytest.StashKey[str]()
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_itemcollected(item: pytest.Item) -> None:
+    # Marked here, not in pytest_collection_modifyitems: xdist reads the marks in its own
+    # modifyitems hook, which may run first.
+    group = (
+        "trained_project" if "trained_project" in item.fixturenames else item.nodeid.split("::")[0]
+    )
+    item.add_marker(pytest.mark.xdist_group(group))
+    item.stash[_GROUP] = group
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Groups for pytest-xdist's ``--dist loadgroup``: a module's tests run on one worker (its
-    module fixtures are set up once), and so do all tests of the tiny trained project (built
-    once). Without xdist the marks do nothing; the order puts :data:`SLOWEST_GROUPS` first."""
-    for item in items:
-        group = (
-            "trained_project"
-            if "trained_project" in item.fixturenames
-            else item.nodeid.split("::")[0]
-        )
-        item.add_marker(pytest.mark.xdist_group(group))
-        item.stash[_GROUP] = group
-
-    def slowest_first(item: pytest.Item) -> int:
-        group = item.stash[_GROUP]
+    def rank(item: pytest.Item) -> int:
+        group = item.stash.get(_GROUP, "")
         return SLOWEST_GROUPS.index(group) if group in SLOWEST_GROUPS else len(SLOWEST_GROUPS)
 
-    items.sort(key=slowest_first)  # stable: the collection order within each rank
+    items.sort(key=rank)  # stable: the collection order within each rank
 
 
-_GROUP = pytest.StashKey[str]()
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook, on the controller
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """Say so when the groups did not reach xdist (their names end the node IDs it got):
+    nothing fails then, but every worker builds the slowest fixtures itself."""
+    config = node.config
+    if config.getoption("dist") != "loadgroup" or all("@" in i for i in ids):
+        return
+    if not config.stash.get(_GROUPS_LOST, False):
+        config.stash[_GROUPS_LOST] = True
+        config.pluginmanager.get_plugin("terminalreporter").write_line(
+            "WARNING: pytest-xdist did not apply the test groups of tests/conftest.py "
+            "(pytest-dev/pytest-xdist#1386, pytest 9.2 with xdist 3.8): each worker builds the "
+            "slowest fixtures itself. Install the pytest version pyproject.toml allows.",
+            yellow=True,
+        )
+
+
+_GROUPS_LOST = pytest.StashKey[bool]()
 
 
 # Kedro's telemetry asks for consent on first use and needs the network: off in tests.

@@ -3,10 +3,10 @@ itself runs in tests/test_training_run.py and the distributed scripts of test_di
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 import tensorflow as tf
 
+from sketch_to_photo.models.backup import EpochBackupAndRestore
 from sketch_to_photo.models.callbacks import (
     GeneratorAverage,
     GeneratorCheckpoint,
@@ -41,18 +41,18 @@ def test_the_chief_logs_and_checkpoints_while_every_worker_resumes_and_follows_t
         type(c) for c in training_callbacks(training, _strategy(0), tmp_path / "b", samples, share)
     ]
     assert kinds == [
-        keras.callbacks.BackupAndRestore, GeneratorAverage, RealShareSchedule,
+        EpochBackupAndRestore, GeneratorAverage, RealShareSchedule,
         LinearLearningRateDecay, MlflowMetricsLogger, SampleGridLogger, GeneratorCheckpoint,
     ]  # fmt: skip
     # every worker swaps in its generator's average (the variables are mirrored)
     worker = training_callbacks(
         {**training, "lr_schedule": "constant"}, _strategy(1), tmp_path / "b1", samples
     )
-    assert [type(c) for c in worker] == [keras.callbacks.BackupAndRestore, GeneratorAverage]
+    assert [type(c) for c in worker] == [EpochBackupAndRestore, GeneratorAverage]
     plain = training_callbacks(
         {**training, "lr_schedule": "constant", "generator_ema": 0.0},
         _strategy(1),
         tmp_path / "b2",
         samples,
     )
-    assert [type(c) for c in plain] == [keras.callbacks.BackupAndRestore]
+    assert [type(c) for c in plain] == [EpochBackupAndRestore]
