@@ -247,6 +247,40 @@ def test_extra_edge_maps_join_the_stream_without_a_category(tmp_path: Path):
     )
 
 
+def test_extra_edge_maps_as_classes_of_their_own(tmp_path: Path):
+    _edge_shard(tmp_path / "own", "teapot-00000", 0, label=1)
+    _edge_shard(tmp_path / "other", "apple-00000", 255, label=0)
+    _edge_shard(tmp_path / "other", "ape-00000", 128, label=1)
+    own = NpzShardsDataset(path=str(tmp_path / "own")).load()
+
+    extra = model_experiments.extra_edge_maps(tmp_path / "other", own, first_class=2)
+
+    assert model_experiments.extra_categories(extra) == ["ape", "apple"]
+    assert (extra["train/ape-00000"]()["labels"] == 2).all()  # sorted: ape, then apple
+    assert (extra["train/apple-00000"]()["labels"] == 3).all()
+    dataset = mixed_pair_dataset(
+        own, {**own, **extra}, tf.Variable(0.0), image_size=32, batch_size=64, jitter=False,
+        flip=False, num_classes=4, seed=1,
+    )  # fmt: skip
+    (sketches, categories), _ = next(iter(dataset))
+    mean = sketches.numpy().mean(axis=(1, 2, 3))  # -1 own, 1 apple, about 0 ape
+    expected = np.where(mean > 0.5, 3, np.where(mean > -0.5, 2, 1))
+    assert set(expected) == {1, 2, 3}
+    np.testing.assert_array_equal(categories.numpy(), np.eye(4)[expected])
+
+
+def test_extra_edge_maps_as_classes_need_a_class_aware_variant(project, tmp_path, capsys):
+    with pytest.raises(SystemExit) as raised:
+        model_experiments.main(
+            ["base", "edge_maps_not_class_aware", "--env", "cpu_real", "--project", str(project),
+             "--extra-edge-maps", str(tmp_path / "other"), "--extra-edge-maps-as", "classes"]
+        )  # fmt: skip
+    assert raised.value.code == 2
+    error = capsys.readouterr().err
+    assert "--extra-edge-maps-as classes: edge_maps_not_class_aware is not class-aware" in error
+    assert "no pair shards" not in error
+
+
 def test_extra_edge_maps_of_a_category_of_the_project_are_refused(tmp_path: Path):
     _edge_shard(tmp_path / "own", "teapot-00000", 0, label=1)
     _edge_shard(tmp_path / "other", "teapot-00000", 255, label=0)

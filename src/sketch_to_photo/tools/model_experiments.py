@@ -25,8 +25,10 @@ Compare to see the side-by-side table.
 ``kedro run --pipelines data_acquisition,data_processing`` in another project folder (its
 ``data/05_model_input/edge_maps``), to the edge-map stream: more aligned outline-to-photo
 pairs, as SketchyGAN drew edge maps of extra photos. Their pairs carry no category (an all-zero
-one-hot for the class-aware generator and discriminator); the test split and the judge stay
-this project's.
+one-hot for the class-aware generator and discriminator), or with ``--extra-edge-maps-as
+classes`` each extra category becomes a class of its own after the project's (the generator's
+category input grows by their number). The test split, the judge and the classifier stay this
+project's.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from omegaconf import OmegaConf
 
-from sketch_to_photo.data.pairs import split_shards
+from sketch_to_photo.data.pairs import split_and_category, split_shards
 from sketch_to_photo.datasets import NpzShardsDataset, ShardLoaders
 from sketch_to_photo.datasets.npz_shards_dataset import LazyNpz
 from sketch_to_photo.evaluation.metric_names import (
@@ -132,20 +134,30 @@ VARIANTS: dict[str, dict[str, Any]] = {
 
 
 NO_CATEGORY = -1  # tf.one_hot(-1, n) is all zeros: a pair without a category
+EXTRA_EDGE_MAPS_AS = ("uncategorised", "classes")
 
 
-class UncategorisedShard(LazyNpz):
-    """A shard whose pairs carry no category: its ``labels`` read as ``NO_CATEGORY``."""
+class RelabelledShard(LazyNpz):
+    """A shard whose pairs all read as one category: its ``labels`` read as ``label``
+    (``NO_CATEGORY``: none)."""
+
+    def __init__(self, path: str | Path, label: int) -> None:
+        super().__init__(path)
+        self.label = label
 
     def __getitem__(self, key: str) -> np.ndarray:
         value = super().__getitem__(key)
-        return np.full_like(value, NO_CATEGORY) if key == "labels" else value
+        return np.full_like(value, self.label) if key == "labels" else value
 
 
-def extra_edge_maps(folder: Path, own: ShardLoaders) -> ShardLoaders:
+def extra_edge_maps(
+    folder: Path, own: ShardLoaders, first_class: int | None = None
+) -> ShardLoaders:
     """The train edge-map shards in ``folder`` (another project's
-    ``data/05_model_input/edge_maps``) as uncategorised shards, to mix in with ``own``. A shard
-    name in both is an error: a category of both projects would lose its label."""
+    ``data/05_model_input/edge_maps``), to mix in with ``own``: without a category, or with
+    ``first_class`` each extra category (in :func:`extra_categories` order) a class of its own
+    from ``first_class`` on. A shard name in both is an error: a category of both projects
+    would lose its label."""
     where = f"--extra-edge-maps {folder}"
     if not folder.is_dir():
         raise ValueError(f"{where}: no such folder")
@@ -169,16 +181,29 @@ def extra_edge_maps(folder: Path, own: ShardLoaders) -> ShardLoaders:
             "maps; leave its categories out of the other project"
         )
 
-    def uncategorised(load: Any) -> Any:
-        def read() -> UncategorisedShard:
+    classes = {
+        category: NO_CATEGORY if first_class is None else first_class + index
+        for index, category in enumerate(extra_categories(shards))
+    }
+
+    def relabelled(load: Any, label: int) -> Any:
+        def read() -> RelabelledShard:
             shard = load()
-            result = UncategorisedShard(shard.path)
+            result = RelabelledShard(shard.path, label)
             result.fingerprint = shard.fingerprint
             return result
 
         return read
 
-    return {name: uncategorised(load) for name, load in shards.items()}
+    return {
+        name: relabelled(load, classes[split_and_category(name)[1]])
+        for name, load in shards.items()
+    }
+
+
+def extra_categories(shards: ShardLoaders) -> list[str]:
+    """The categories of the extra shards, sorted: the order of their classes."""
+    return sorted({split_and_category(name)[1] for name in shards})
 
 
 def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -258,10 +283,13 @@ def run_variant(
     judges: tuple[keras.Model, dict[str, Any], keras.Model | None],
     evaluation: dict[str, Any],
     out: Path,
+    training_manifest: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train one variant with the training node and evaluate it with the evaluation node.
 
-    ``manifest`` is the pairs manifest; ``shards`` the pair and edge-map shards; ``judges``
+    ``manifest`` is the pairs manifest; ``training_manifest`` the one the training node reads
+    instead, when extra categories are classes of the generator; ``shards`` the pair and
+    edge-map shards; ``judges``
     the faithfulness judge, its summary and the sketch classifier (None when the run has none:
     no guessed-category score). In an active MLflow run, the row's numbers and the headline
     metrics are logged to it, and the result grid."""
@@ -279,7 +307,9 @@ def run_variant(
             },
         )
         started = time.perf_counter()
-        generator, summary = train_generator(pair_shards, edge_map_shards, manifest, training)
+        generator, summary = train_generator(
+            pair_shards, edge_map_shards, training_manifest or manifest, training
+        )
         seconds = time.perf_counter() - started
     # a grid of 12 test sketches spread over the categories
     grid_per_category = max(1, 12 // max(1, len(categories)))
@@ -350,27 +380,50 @@ def _parser() -> argparse.ArgumentParser:
         help="another project's data/05_model_input/edge_maps: its train edge maps join the "
         "edge-map stream without a category",
     )  # fmt: skip
+    parser.add_argument(
+        "--extra-edge-maps-as", choices=EXTRA_EDGE_MAPS_AS, default="uncategorised",
+        help="uncategorised (an all-zero one-hot, the default) or classes: each extra category "
+        "a class of its own after the project's (class-aware variants)",
+    )  # fmt: skip
     return parser
 
 
-def _check_no_critic(training: dict[str, Any], variants: list[str]) -> None:
-    """Pairs without a category cannot train the category critic: refused before any data."""
-    critics = [
-        name
-        for name in variants
-        if float(_merge(training, VARIANTS[name])["category_critic_weight"]) > 0
-    ]
-    if critics:
-        raise ParameterError(
-            f"--extra-edge-maps: pairs without a category cannot train the category critic "
-            f"(category_critic_weight > 0 in {', '.join(critics)}); drop one of the two"
-        )
+def _check_extra_options(training: dict[str, Any], variants: list[str], extra_as: str) -> None:
+    """Refused before any data: pairs without a category with the category critic (they
+    cannot train it); extra classes for a variant that is not class-aware (nothing would
+    read them)."""
+    merged = {name: _merge(training, VARIANTS[name]) for name in variants}
+    if extra_as == "uncategorised":
+        critics = [n for n, t in merged.items() if float(t["category_critic_weight"]) > 0]
+        if critics:
+            raise ParameterError(
+                f"--extra-edge-maps: pairs without a category cannot train the category critic "
+                f"(category_critic_weight > 0 in {', '.join(critics)}); drop one of the two, "
+                "or give them classes (--extra-edge-maps-as classes)"
+            )
+    else:
+        plain = [n for n, t in merged.items() if not t["class_aware"]]
+        if plain:
+            raise ParameterError(
+                f"--extra-edge-maps-as classes: {', '.join(plain)} is not class-aware "
+                "(class_aware: false), so the classes would be read by nothing; use "
+                "class-aware variants or leave the extra edge maps uncategorised"
+            )
 
 
-def _edge_map_shards(catalog: Any, extra: Path | None) -> ShardLoaders:
-    """The run's edge-map shards, with those of ``--extra-edge-maps`` when given."""
+def _edge_map_shards(
+    catalog: Any, extra: Path | None, manifest: dict[str, Any], extra_as: str
+) -> tuple[ShardLoaders, dict[str, Any]]:
+    """The run's edge-map shards, with those of ``--extra-edge-maps`` when given, and the
+    manifest training reads its categories from (with the extra ones as classes)."""
     own = catalog.load("edge_map_shards") if catalog.exists("edge_map_shards") else {}
-    return own if extra is None else {**own, **extra_edge_maps(extra, own)}
+    if extra is None:
+        return own, manifest
+    first_class = len(manifest["categories"]) if extra_as == "classes" else None
+    shards = extra_edge_maps(extra, own, first_class)
+    if first_class is not None:
+        manifest = {**manifest, "categories": [*manifest["categories"], *extra_categories(shards)]}
+    return {**own, **shards}, manifest
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -389,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         training = _checked_training(params["training"], args.variants, args.set)
         if extra is not None:
-            _check_no_critic(training, args.variants)
+            _check_extra_options(training, args.variants, args.extra_edge_maps_as)
     except ParameterError as exc:
         parser.error(str(exc))
     if not catalog.exists("pairs_manifest"):
@@ -397,7 +450,9 @@ def main(argv: list[str] | None = None) -> int:
     manifest = catalog.load("pairs_manifest")
     pair_shards = catalog.load("pair_shards")
     try:
-        edge_map_shards = _edge_map_shards(catalog, extra)
+        edge_map_shards, training_manifest = _edge_map_shards(
+            catalog, extra, manifest, args.extra_edge_maps_as
+        )
     except ValueError as exc:
         parser.error(str(exc))
     judges = (
@@ -407,7 +462,11 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     settings_set = {
         **dict(i.partition("=")[::2] for i in args.set),
-        **({"extra_edge_maps": str(extra)} if extra else {}),
+        **(
+            {"extra_edge_maps": str(extra), "extra_edge_maps_as": args.extra_edge_maps_as}
+            if extra
+            else {}
+        ),
     }
     tags = {
         **run_tags(
@@ -441,6 +500,7 @@ def main(argv: list[str] | None = None) -> int:
                     judges,
                     params["evaluation"],
                     out,
+                    training_manifest,
                 )
                 row["settings"] = {**VARIANTS[name], **settings_set}
                 row["mlflow_run_id"] = child.info.run_id
