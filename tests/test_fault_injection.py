@@ -46,7 +46,7 @@ Fault points, the moment of each SIGKILL, and what the runs after it must show:
    (pyfunc) is READY and loads, each model's ``champion`` is one of them, and the served
    champion wraps the champion generator.
 5. training: ``training.backup_dir`` holds a completed epoch (``training_metadata.json``
-   epoch >= 1). The last run completes and (b) its training history says it resumed from the
+   epoch >= 1; ``TINY_RUN`` backs up every 10 epochs). The last run completes and (b) its training history says it resumed from the
    epoch the backup held at the kill (> 0) and trained only the remaining epochs.
 
 After the last run, (d) no temporary (``.*.tmp*``, ``.*.old``, ``.*.partial``) is left
