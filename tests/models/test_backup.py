@@ -16,6 +16,7 @@ from sketch_to_photo.models.backup import (
     prepare_backup,
     settings_hash,
 )
+from tests.models.test_pix2pix import InterruptAt
 
 SETTINGS = {"image_size": 32, "base_filters": 4, "epochs": 5}
 
@@ -113,18 +114,6 @@ def test_settings_hash_covers_strategy_precision_and_what_auto_became(tmp_path):
     assert other_machine != base
 
 
-class StopAfter(keras.callbacks.Callback):
-    """Raises at the end of epoch ``epoch`` (0-based), after the callbacks before it ran."""
-
-    def __init__(self, epoch: int) -> None:
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if epoch == self.epoch:
-            raise RuntimeError("simulated interruption")
-
-
 class EpochsSeen(keras.callbacks.Callback):
     def __init__(self) -> None:
         super().__init__()
@@ -147,7 +136,7 @@ def test_backup_every_n_epochs_resumes_from_the_last_one_written(tmp_path):
     with pytest.raises(RuntimeError, match="simulated interruption"):
         interrupted.fit(
             x, y, epochs=10, batch_size=4, verbose=0,
-            callbacks=[EpochBackupAndRestore(backup_dir, every_n_epochs=3), StopAfter(4)],
+            callbacks=[EpochBackupAndRestore(backup_dir, every_n_epochs=3), InterruptAt(5)],
         )  # fmt: skip
     # five epochs done, the backup written after the third only
     metadata = json.loads((backup_dir / "training_metadata.json").read_text())
