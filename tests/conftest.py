@@ -67,6 +67,7 @@ def real_sketch_files(request: pytest.FixtureRequest, count: int) -> list[Path]:
 # workers of their own while the other workers share the rest.
 SLOWEST_GROUPS = ("tests/test_fault_injection.py", "trained_project")
 _GROUP = pytest.StashKey[str]()
+_GROUPS_LOST = pytest.StashKey[bool]()  # the warning below is printed once
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
@@ -102,9 +103,6 @@ def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
             "slowest fixtures itself. Install the pytest version pyproject.toml allows.",
             yellow=True,
         )
-
-
-_GROUPS_LOST = pytest.StashKey[bool]()
 
 
 # Kedro's telemetry asks for consent on first use and needs the network: off in tests.
