@@ -204,6 +204,18 @@ def test_every_variant_is_a_valid_change_of_the_training_parameters():
     assert model_experiments.VARIANTS["sketch_to_photo"] == {"pair_alignment": "sketch_to_photo"}
 
 
+def test_two_timescales_trains_the_discriminator_at_twice_the_recipes_generator_rate():
+    # SketchyGAN's two time-scales; the rate was once taken from the sketch classifier's
+    # parameters and the discriminator ran at 20 times the generator's rate
+    recipe = {}
+    for env in ("base", "cpu_real"):
+        parameters = PROJECT_ROOT / "conf" / env
+        for path in sorted(parameters.glob("parameters*.yml")):
+            recipe.update((yaml.safe_load(path.read_text()) or {}).get("training", {}))
+    discriminator_rate = model_experiments.VARIANTS["two_timescales"]["discriminator_learning_rate"]
+    assert discriminator_rate == pytest.approx(2 * recipe["learning_rate"])
+
+
 def _edge_shard(folder: Path, name: str, level: int, label: int, size: int = 6) -> None:
     """An edge-map shard in the pair shards' format whose sketches are all grey ``level``
     (tells the stream a pair came from) and whose pairs have category label ``label``."""

@@ -126,8 +126,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "sketch_to_photo": {"pair_alignment": "sketch_to_photo"},
     # SketchyGAN's photo jitter
     "photo_colour": {"photo_colour": {"brightness": 0.3, "contrast": 0.2}},
-    # SketchyGAN's optimizers: D at twice G's rate, Adam betas 0 and 0.9
-    "two_timescales": {"discriminator_learning_rate": 4.0e-3, "beta_1": 0.0, "beta_2": 0.9},
+    # SketchyGAN's optimizers: D at twice G's rate (training.learning_rate 2e-4), Adam betas 0
+    # and 0.9
+    "two_timescales": {"discriminator_learning_rate": 4.0e-4, "beta_1": 0.0, "beta_2": 0.9},
+    # What the 2026-12-05 rows called two time-scales: D at 20x G's rate, the 4e-3 taken for
+    # twice a 2e-3 that is the sketch classifier's rate, not the generator's
+    "two_timescales_20x": {"discriminator_learning_rate": 4.0e-3, "beta_1": 0.0, "beta_2": 0.9},
     # AC-GAN's auxiliary classifier, on the photo alone
     "category_critic": {"category_critic_weight": 1.0},
 }

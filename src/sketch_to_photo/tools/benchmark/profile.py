@@ -1,9 +1,10 @@
 """Where a training step's time goes: ``python -m sketch_to_photo.tools.benchmark profile``.
 
 Traces ``--profile-steps`` steps of the project's Pix2Pix at the ``conf/cpu_real`` recipe's
-settings (64 px, 32 base filters, instance norm, class-aware, batch 16, bf16 where the CPU has
-it) with TensorFlow's profiler, after ``fit()`` has traced and warmed the step. Every op the
-executor ran is summed by kind:
+settings of 2026-12-03 (64 px by default, ``--profile-size 128`` for today's; 32 base
+filters, instance norm, class-aware, batch 16, bf16 where the CPU has it) with TensorFlow's
+profiler, after ``fit()`` has traced and warmed the step. Every op the executor ran is summed
+by kind:
 
 - convolutions forward (a transposed convolution's forward pass is a ``Conv2DBackpropInput``
   op) and backward (ops under ``gradient_tape``);
