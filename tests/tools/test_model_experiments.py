@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import yaml
+from kedro.config import OmegaConfigLoader
 from mlflow import MlflowClient
 from PIL import Image
 
@@ -20,6 +21,7 @@ from sketch_to_photo.mlops.tracking import EXPERIMENT_KIND_TAG, MODEL_TRAINING
 from sketch_to_photo.models.callbacks import CAPTION_LINE, GUTTER, TITLE_HEIGHT
 from sketch_to_photo.models.data import mixed_pair_dataset
 from sketch_to_photo.parameter_models import ParameterError
+from sketch_to_photo.settings import CONFIG_LOADER_ARGS
 from sketch_to_photo.tools import model_experiments
 from tests.conftest import PROJECT_ROOT
 
@@ -207,13 +209,11 @@ def test_every_variant_is_a_valid_change_of_the_training_parameters():
 def test_two_timescales_trains_the_discriminator_at_twice_the_recipes_generator_rate():
     # SketchyGAN's two time-scales; the rate was once taken from the sketch classifier's
     # parameters and the discriminator ran at 20 times the generator's rate
-    recipe = {}
-    for env in ("base", "cpu_real"):
-        parameters = PROJECT_ROOT / "conf" / env
-        for path in sorted(parameters.glob("parameters*.yml")):
-            recipe.update((yaml.safe_load(path.read_text()) or {}).get("training", {}))
+    loader_args = {**CONFIG_LOADER_ARGS, "default_run_env": "cpu_real"}  # the project's merge
+    config = OmegaConfigLoader(str(PROJECT_ROOT / "conf"), **loader_args)
+    recipe_rate = config["parameters"]["training"]["learning_rate"]
     discriminator_rate = model_experiments.VARIANTS["two_timescales"]["discriminator_learning_rate"]
-    assert discriminator_rate == pytest.approx(2 * recipe["learning_rate"])
+    assert discriminator_rate == pytest.approx(2 * recipe_rate)
 
 
 def _edge_shard(folder: Path, name: str, level: int, label: int, size: int = 6) -> None:
