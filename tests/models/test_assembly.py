@@ -53,3 +53,18 @@ def test_the_training_parameters_reach_the_compiled_model():
     assert float(default.d_optimizer.learning_rate.numpy()) == pytest.approx(2e-4)
     assert default.category_critic is None and default.critic_optimizer is None
     assert model.generator.input_shape[0] == (None, 32, 32, 3)
+
+
+def test_the_resnet_generator_is_built_from_its_parameters():
+    training = yaml.safe_load(
+        (Path(__file__).parents[2] / "conf" / "base" / "parameters_training.yml").read_text()
+    )["training"]
+    training.update(image_size=32, base_filters=4, precision="float32", generator="resnet",
+                    resnet_blocks=3, resnet_downsamplings=3)  # fmt: skip
+    training["perceptual"]["weight"] = 0.0
+    model, _ = build_pix2pix(training, num_classes=2)
+    adds = [x for x in model.generator.layers if x.name.endswith("_add")]
+    assert len(adds) == 3 and adds[0].output.shape == (None, 4, 4, 32)  # 32 / 2**3, 4 * 2**3
+    assert model.class_aware and model.generator.output_shape == (None, 32, 32, 3)
+    unet, _ = build_pix2pix({**training, "generator": "unet"}, num_classes=2)
+    assert not any(x.name.endswith("_add") for x in unet.generator.layers)

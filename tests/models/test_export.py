@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from sketch_to_photo.models import build_generator
+from sketch_to_photo.models import build_generator, build_resnet_generator
 from sketch_to_photo.models.classifier import build_small_classifier
 from sketch_to_photo.models.export import export_onnx, float32_copy
 from sketch_to_photo.prediction.onnx_runtime import OnnxModel
@@ -122,4 +122,20 @@ def test_stroke_context_generator_exports_and_matches(tmp_path):
     got = onnx.predict_on_batch([sketches, categories])
     expected = np.asarray(generator.predict_on_batch([sketches, categories]), np.float32)
     assert expected.std() > PHOTO_LIKE_STD / 3  # a sparse sketch: much of the frame is paper
+    assert np.abs(got - expected).max() < FLOAT32_TOLERANCE
+
+
+def test_resnet_generator_exports_and_matches(tmp_path):
+    """pix2pix's ResNet generator (residual blocks, 7x7 convolutions) goes through ONNX too."""
+    keras.utils.set_random_seed(6)
+    generator = build_resnet_generator(32, 8, blocks=2, normalization="instance", num_classes=2)
+    rng = np.random.default_rng(6)
+    sketches = rng.uniform(-1, 1, (3, 32, 32, 3)).astype(np.float32)
+    categories = np.eye(2, dtype=np.float32)[[0, 1, 1]]
+    output_conv = generator.get_layer("output_conv")
+    output_conv.kernel.assign(output_conv.kernel * OUTPUT_SCALE)
+    onnx = OnnxModel(export_onnx(generator, tmp_path / "generator.onnx"))
+    got = onnx.predict_on_batch([sketches, categories])
+    expected = np.asarray(generator.predict_on_batch([sketches, categories]), np.float32)
+    assert expected.std() > PHOTO_LIKE_STD
     assert np.abs(got - expected).max() < FLOAT32_TOLERANCE

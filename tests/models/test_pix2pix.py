@@ -18,6 +18,7 @@ from sketch_to_photo.models import (
     build_category_critic,
     build_discriminator,
     build_generator,
+    build_resnet_generator,
     build_vgg16_features,
 )
 from sketch_to_photo.models.callbacks import LinearLearningRateDecay
@@ -272,6 +273,59 @@ def test_resize_upsampling_replaces_every_transposed_convolution_under_the_same_
     sketch = np.zeros((1, 64, 64, 3), np.float32)
     out = resized([sketch, np.eye(2, dtype=np.float32)[[1]]]).numpy()
     assert out.shape == (1, 64, 64, 3) and np.isfinite(out).all()
+
+
+def test_the_resnet_generator_keeps_the_size_and_runs_its_blocks_at_the_reduced_size() -> None:
+    generator = build_resnet_generator(
+        64, 4, blocks=3, downsamplings=2, normalization="instance", num_classes=2
+    )
+    adds = [layer for layer in generator.layers if isinstance(layer, keras.layers.Add)]
+    assert len(adds) == 3  # one shortcut per residual block
+    assert all(layer.output.shape == (None, 16, 16, 16) for layer in adds)  # 64 / 2**2, 4 * 2**2
+    assert not any(isinstance(layer, keras.layers.Dropout) for layer in generator.layers)
+    sketch = np.ones((1, 64, 64, 3), np.float32)
+    sketch[0, 20:44, 31:33] = -1.0
+    output_conv = generator.get_layer("output_conv")
+    output_conv.kernel.assign(output_conv.kernel * 60.0)  # spread the fresh output like a photo
+    as_first, as_second = (
+        generator([sketch, np.eye(2, dtype=np.float32)[[c]]]).numpy() for c in (0, 1)
+    )
+    assert as_first.shape == (1, 64, 64, 3) and np.isfinite(as_first).all()
+    assert np.abs(as_first - as_second).mean() > 1e-3  # the category reaches the photo
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"downsamplings": 0},
+        {"blocks": 0},
+        {"image_size": 48, "downsamplings": 5},
+        {"normalization": "layer"},
+        {"upsampling": "bilinear"},
+    ],
+)
+def test_the_resnet_generator_rejects_bad_arguments(kwargs: dict) -> None:
+    with pytest.raises(ValueError):
+        build_resnet_generator(**{"image_size": 32, "base_filters": 4, **kwargs})
+
+
+def test_a_few_steps_teach_the_resnet_generator_the_circles() -> None:
+    keras.utils.set_random_seed(0)
+    model = Pix2Pix(
+        build_resnet_generator(SIZE, WIDTH, blocks=2, normalization="instance"),
+        build_discriminator(SIZE, WIDTH),
+    )
+    model.compile(
+        g_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
+        d_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
+    )
+    sketches, photos = circle_pairs(4)
+    untrained_l1 = np.abs(model.generator(sketches).numpy() - photos).mean()
+    data = dataset(sketches, photos, 4)
+    history = model.fit(data.repeat(), steps_per_epoch=10, epochs=3, validation_data=data,
+                        verbose=0).history  # fmt: skip
+    assert all(np.isfinite(value) for values in history.values() for value in values)
+    assert history["val_l1"][-1] < min(history["val_l1"][0], 0.3 * untrained_l1)
 
 
 def test_discriminator_rejects_bad_arguments() -> None:

@@ -55,6 +55,11 @@ def _with(change: dict[str, Any]) -> dict[str, Any]:
     ("change", "message"),
     [
         ({"training.epochs": -3}, "training.epochs = -3: must be greater than 0"),
+        ({"training.generator": "vgg"}, "training.generator = 'vgg': must be 'unet' or 'resnet'"),
+        (
+            {"training.resnet_blocks": 0},
+            "training.resnet_blocks = 0: must be greater than or equal to 1",
+        ),
         (
             {"training.precision": "bf16"},
             "training.precision = 'bf16': must be 'auto', 'float32', 'mixed_bfloat16' or "

@@ -15,6 +15,7 @@ from sketch_to_photo.models.pix2pix import (
     build_category_critic,
     build_discriminator,
     build_generator,
+    build_resnet_generator,
 )
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "build_category_critic",
     "build_discriminator",
     "build_generator",
+    "build_resnet_generator",
     "build_sketch_classifier",
     "build_vgg16_features",
     "resolve_vgg_weights",

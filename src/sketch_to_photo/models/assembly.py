@@ -19,6 +19,7 @@ from sketch_to_photo.models.pix2pix import (
     build_category_critic,
     build_discriminator,
     build_generator,
+    build_resnet_generator,
 )
 from sketch_to_photo.models.precision import has_gpu, set_precision_policy, wrap_optimizer
 
@@ -37,6 +38,26 @@ def discriminator_learning_rate(training: dict[str, Any]) -> float:
     (two time-scales, Heusel et al. 2017: SketchyGAN trains D at twice G's rate)."""
     rate = training.get("discriminator_learning_rate")
     return float(training["learning_rate"] if rate is None else rate)
+
+
+def _generator(training: dict[str, Any], num_classes: int) -> keras.Model:
+    """The generator ``training["generator"]`` names: the U-Net (default) or the ResNet."""
+    size, width = int(training["image_size"]), int(training["base_filters"])
+    shared = {
+        "normalization": training["normalization"],
+        "num_classes": num_classes,
+        "upsampling": str(training.get("upsampling", "transpose")),
+        "stroke_context": bool(training.get("stroke_context", False)),
+    }
+    if training.get("generator", "unet") == "resnet":
+        return build_resnet_generator(
+            size,
+            width,
+            blocks=int(training.get("resnet_blocks", 6)),
+            downsamplings=int(training.get("resnet_downsamplings", 2)),
+            **shared,
+        )
+    return build_generator(size, width, dropout=float(training["dropout"]), **shared)
 
 
 def build_pix2pix(
@@ -86,15 +107,7 @@ def build_pix2pix(
                     keras.optimizers.Adam(discriminator_learning_rate(training), **betas), policy
                 )
             model = Pix2Pix(
-                build_generator(
-                    size,
-                    width,
-                    dropout=float(training["dropout"]),
-                    normalization=normalization,
-                    num_classes=num_classes,
-                    upsampling=str(training.get("upsampling", "transpose")),
-                    stroke_context=bool(training.get("stroke_context", False)),
-                ),
+                _generator(training, num_classes),
                 build_discriminator(
                     size,
                     width,

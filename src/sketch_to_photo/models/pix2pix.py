@@ -224,6 +224,108 @@ def build_generator(
     return keras.Model(inputs, outputs, name=name)
 
 
+GENERATORS = ("unet", "resnet")
+
+
+def _resnet_block(x: keras.KerasTensor, normalization: str, name: str) -> keras.KerasTensor:
+    """Two 3x3 convolutions with a shortcut round them (He et al. 2016), as in Johnson et al.'s
+    and CycleGAN's generator: conv, norm, ReLU, conv, norm, then add the input."""
+    shortcut = x
+    for j in (1, 2):
+        x = layers.Conv2D(
+            x.shape[-1], 3, padding="same", use_bias=False,
+            kernel_initializer=_initializer(), name=f"{name}_conv{j}",
+        )(x)  # fmt: skip
+        x = _norm(normalization, f"{name}_norm{j}")(x)
+        if j == 1:
+            x = layers.ReLU(name=f"{name}_relu")(x)
+    return layers.Add(name=f"{name}_add")([shortcut, x])
+
+
+def build_resnet_generator(
+    image_size: int = 256,
+    base_filters: int = 64,
+    blocks: int = 6,
+    downsamplings: int = 2,
+    normalization: str = "instance",
+    num_classes: int = 0,
+    name: str = "generator",
+    upsampling: str = "transpose",
+    stroke_context: bool = False,
+) -> keras.Model:
+    """The ResNet generator of pix2pix's and CycleGAN's reference code (Johnson et al. 2016):
+    sketch ``(S, S, 3)`` -> photo ``(S, S, 3)``, both in [-1, 1], with the U-Net's inputs.
+
+    A 7x7 convolution at full size, ``downsamplings`` 3x3 stride-2 convolutions that double the
+    filters, ``blocks`` residual blocks at ``S / 2**downsamplings``, the mirror image back up,
+    and a 7x7 convolution to RGB. Unlike the U-Net nothing skips the residual blocks: every
+    output pixel is drawn from features that saw a wide neighbourhood of the sketch. Borders
+    are zero-padded ("same"), not reflected as in the reference code, so that only stock
+    layers are used (the model saves and exports like the U-Net). Class-aware
+    (``num_classes > 0``): the category joins the input, as in the U-Net, and again before the
+    residual blocks, where a 1x1 convolution folds it into their width.
+    """
+    if upsampling not in UPSAMPLING:
+        raise ValueError(f"upsampling must be one of {UPSAMPLING}, got {upsampling!r}")
+    if blocks < 1 or downsamplings < 1:
+        raise ValueError(
+            f"blocks and downsamplings must be 1 or more, got {blocks} and {downsamplings}"
+        )
+    if image_size % 2**downsamplings:
+        raise ValueError(
+            f"image_size {image_size} cannot be halved {downsamplings} times: lower "
+            "downsamplings or pick a size divisible by 2**downsamplings"
+        )
+    if base_filters < 1 or num_classes < 0:
+        raise ValueError(
+            f"base_filters must be positive and num_classes 0 or more, got {base_filters} "
+            f"and {num_classes}"
+        )
+    _check_normalization(normalization)
+
+    def conv_norm_relu(
+        x: keras.KerasTensor, filters: int, kernel: int, strides: int, block: str
+    ) -> keras.KerasTensor:
+        x = layers.Conv2D(
+            filters, kernel, strides=strides, padding="same", use_bias=False,
+            kernel_initializer=_initializer(), name=f"{block}_conv",
+        )(x)  # fmt: skip
+        x = _norm(normalization, f"{block}_norm")(x)
+        return layers.ReLU(name=f"{block}_relu")(x)
+
+    sketch = keras.Input((image_size, image_size, 3), name="sketch")
+    x, inputs = sketch, sketch
+    if stroke_context:
+        x = _stroke_context(sketch, image_size)
+    if num_classes:
+        category = _category_input(num_classes)
+        inputs = [sketch, category]
+        x = layers.Concatenate(name="sketch_category")(
+            [x, _broadcast(category, image_size, "input_category")]
+        )
+    x = conv_norm_relu(x, base_filters, 7, 1, "stem")
+    for i in range(1, downsamplings + 1):
+        x = conv_norm_relu(x, base_filters * 2**i, 3, 2, f"down{i}")
+    width = base_filters * 2**downsamplings
+    if num_classes:
+        x = layers.Concatenate(name="blocks_category")(
+            [x, _broadcast(category, image_size // 2**downsamplings, "blocks_category")]
+        )
+        x = conv_norm_relu(x, width, 1, 1, "blocks_in")
+    for i in range(1, blocks + 1):
+        x = _resnet_block(x, normalization, f"res{i}")
+    for i in range(1, downsamplings + 1):
+        x = _upsample(x, base_filters * 2 ** (downsamplings - i), upsampling, f"up{i}",
+                      use_bias=False)  # fmt: skip
+        x = _norm(normalization, f"up{i}_norm")(x)
+        x = layers.ReLU(name=f"up{i}_relu")(x)
+    x = layers.Conv2D(3, 7, padding="same", kernel_initializer=_initializer(), name="output_conv")(
+        x
+    )
+    outputs = layers.Activation("tanh", dtype="float32", name="output")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
 def _patch_logits(
     pair: keras.KerasTensor,
     base_filters: int,

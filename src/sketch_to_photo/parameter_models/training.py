@@ -58,6 +58,11 @@ class TrainingParams(Group):
     spectral_norm: bool
     # PatchGANs at 1, 1/2, 1/4... of the size (pix2pixHD's multi-scale discriminator)
     discriminator_scales: Annotated[int, Field(ge=1, le=3)] = 1
+    # the U-Net, or pix2pix's ResNet generator (residual blocks at 1 / 2**resnet_downsamplings
+    # of the size; resnet_* are read only with generator: resnet)
+    generator: Literal["unet", "resnet"] = "unet"
+    resnet_blocks: Annotated[int, Field(ge=1, le=12)] = 6
+    resnet_downsamplings: Annotated[int, Field(ge=1, le=4)] = 2
     upsampling: Literal["transpose", "resize"] = "transpose"
     stroke_context: bool = False  # the strokes dilated to several radii as input channels
     # each real train pair's photo object and sketch strokes put on the same box

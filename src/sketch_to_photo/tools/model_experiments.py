@@ -134,6 +134,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "two_timescales_20x": {"discriminator_learning_rate": 4.0e-3, "beta_1": 0.0, "beta_2": 0.9},
     # AC-GAN's auxiliary classifier, on the photo alone
     "category_critic": {"category_critic_weight": 1.0},
+    # pix2pix's other generator: 6 residual blocks at a quarter of the size, no skips
+    "resnet_generator": {"generator": "resnet"},
 }
 
 
