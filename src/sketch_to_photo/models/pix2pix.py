@@ -156,6 +156,25 @@ def _stroke_context(sketch: keras.KerasTensor, image_size: int) -> keras.KerasTe
     return layers.Concatenate(name="stroke_context")([sketch, *dilated])
 
 
+def _generator_inputs(
+    image_size: int, num_classes: int, stroke_context: bool
+) -> tuple[Any, keras.KerasTensor, keras.KerasTensor | None]:
+    """Both generators' inputs (the sketch, and the category when ``num_classes > 0``), and
+    what their first layer reads: the sketch, its stroke context and the category broadcast
+    over the image, stacked."""
+    sketch = keras.Input((image_size, image_size, 3), name="sketch")
+    x, inputs, category = sketch, sketch, None
+    if stroke_context:
+        x = _stroke_context(sketch, image_size)
+    if num_classes:
+        category = _category_input(num_classes)
+        inputs = [sketch, category]
+        x = layers.Concatenate(name="sketch_category")(
+            [x, _broadcast(category, image_size, "input_category")]
+        )
+    return inputs, x, category
+
+
 def build_generator(
     image_size: int = 256,
     base_filters: int = 64,
@@ -190,21 +209,12 @@ def build_generator(
 
     if num_classes < 0:
         raise ValueError(f"num_classes must be 0 (unconditional) or more, got {num_classes}")
-    sketch = keras.Input((image_size, image_size, 3), name="sketch")
-    x, inputs = sketch, sketch
-    if stroke_context:
-        x = _stroke_context(sketch, image_size)
-    if num_classes:
-        category = _category_input(num_classes)
-        inputs = [sketch, category]
-        x = layers.Concatenate(name="sketch_category")(
-            [x, _broadcast(category, image_size, "input_category")]
-        )
+    inputs, x, category = _generator_inputs(image_size, num_classes, stroke_context)
     skips = []
     for i, n_filters in enumerate(filters, start=1):
         x = _downsample(x, n_filters, normalization if 1 < i < n_blocks else None, f"down{i}")
         skips.append(x)
-    if num_classes:  # the bottleneck is 1x1: the category joins it directly
+    if category is not None:  # the bottleneck is 1x1: the category joins it directly
         x = layers.Concatenate(name="bottleneck_category")(
             [x, _broadcast(category, 1, "bottleneck_category")]
         )
@@ -293,21 +303,12 @@ def build_resnet_generator(
         x = _norm(normalization, f"{block}_norm")(x)
         return layers.ReLU(name=f"{block}_relu")(x)
 
-    sketch = keras.Input((image_size, image_size, 3), name="sketch")
-    x, inputs = sketch, sketch
-    if stroke_context:
-        x = _stroke_context(sketch, image_size)
-    if num_classes:
-        category = _category_input(num_classes)
-        inputs = [sketch, category]
-        x = layers.Concatenate(name="sketch_category")(
-            [x, _broadcast(category, image_size, "input_category")]
-        )
+    inputs, x, category = _generator_inputs(image_size, num_classes, stroke_context)
     x = conv_norm_relu(x, base_filters, 7, 1, "stem")
     for i in range(1, downsamplings + 1):
         x = conv_norm_relu(x, base_filters * 2**i, 3, 2, f"down{i}")
     width = base_filters * 2**downsamplings
-    if num_classes:
+    if category is not None:
         x = layers.Concatenate(name="blocks_category")(
             [x, _broadcast(category, image_size // 2**downsamplings, "blocks_category")]
         )
