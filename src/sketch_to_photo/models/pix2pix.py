@@ -1,4 +1,5 @@
-"""pix2pix: a U-Net generator and a 70x70 PatchGAN discriminator (Isola et al., 2017).
+"""pix2pix: a U-Net generator and a 70x70 PatchGAN discriminator (Isola et al., 2017), and
+the ResNet generator of pix2pix's and CycleGAN's reference code.
 
 The architecture follows the TensorFlow pix2pix tutorial (54.4M + 2.8M parameters at 256 px
 with 64 base filters), with two choices of the paper's reference code: the innermost (1x1)
@@ -232,9 +233,6 @@ def build_generator(
     x = _upsample(x, 3, upsampling, "output", use_bias=True)
     outputs = layers.Activation("tanh", dtype="float32", name="output")(x)
     return keras.Model(inputs, outputs, name=name)
-
-
-GENERATORS = ("unet", "resnet")
 
 
 def _resnet_block(x: keras.KerasTensor, normalization: str, name: str) -> keras.KerasTensor:
