@@ -4,6 +4,7 @@ present, the real Sketchy sample (../shared/sketchy_sample)."""
 from __future__ import annotations
 
 import json
+import os
 import pickle
 from pathlib import Path
 
@@ -110,11 +111,18 @@ def test_truncated_or_missing_images_are_none_never_a_partial_image(writable_syn
         tree.image(f"../{image_id}")
 
 
-def test_version_changes_with_the_file(writable_synthetic_tree):
+def test_version_changes_with_the_content_not_the_file_time(writable_synthetic_tree):
     tree = SketchyTree(writable_synthetic_tree, source="synthetic")
     image_id = next(iter(tree.sketches(TX, tree.categories(TX)[0])))
+    file = writable_synthetic_tree / image_id
     before = tree.version(image_id)
-    (writable_synthetic_tree / image_id).write_bytes(b"other")
+    # a tree copied or provisioned again: new times, same bytes (resumed work stays valid)
+    content, stamp = file.read_bytes(), file.stat().st_mtime_ns
+    file.unlink()
+    file.write_bytes(content)
+    os.utime(file, ns=(stamp + 10**12, stamp + 10**12))
+    assert tree.version(image_id) == before
+    file.write_bytes(content[:-1] + bytes([content[-1] ^ 1]))  # one bit of the content
     assert tree.version(image_id) != before
     assert tree.version("256x256/photo/none.jpg").endswith("|missing")
 

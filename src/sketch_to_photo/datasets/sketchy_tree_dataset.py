@@ -19,6 +19,7 @@ stays valid when the tree moves. The view and its loaders pickle, so worker proc
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
@@ -117,14 +118,18 @@ class SketchyTree:
         return self.loader(image_id)()
 
     def version(self, image_id: str) -> str:
-        """What changes with the image's content, read without decoding it: its file's
-        path, size and modification time (for fingerprints of work computed from it)."""
-        file = self._root / image_id
+        """What changes with the image's content, read without decoding it: a digest of the
+        file's bytes (for fingerprints of work computed from it).
+
+        Not the file's modification time: a tree copied, extracted or provisioned again has new
+        times and the same content, and its segmentation, shards and interrupted training must
+        still resume. Reading the bytes costs little beside decoding them (a few MB for four
+        categories)."""
         try:
-            stat = file.stat()
+            content = (self._root / image_id).read_bytes()
         except OSError:
-            return f"{file}|missing"
-        return f"{file}|{stat.st_size}|{stat.st_mtime_ns}"
+            return f"{image_id}|missing"
+        return f"{image_id}|{hashlib.blake2b(content, digest_size=16).hexdigest()}"
 
     def id_list(self, name: str) -> set[str] | None:
         """The ids of ``info/<name>``, one per line (extensions and blank lines ignored), or

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 from sketch_to_photo.data.processing.indexing import (
     index_photos,
     index_sketches,
@@ -28,3 +30,20 @@ def test_one_resumable_shard_per_category_computed_on_demand(synthetic_tree):
     valid = photos[(photos["category"] == "teapot") & photos["has_valid_sketch"]]
     assert sorted(teapot["photo_ids"].tolist()) == sorted(valid["photo_id"])
     assert teapot["photos"].shape[0] == teapot["masks"].shape[0] == len(valid)
+
+
+def test_a_tree_copied_elsewhere_with_new_file_times_keeps_the_fingerprints(
+    synthetic_tree, tmp_path
+):
+    """A dataset extracted or provisioned again (other folder, new times, same bytes) must not
+    make a rerun segment again, rebuild the shards and restart an interrupted training."""
+    copy = shutil.copytree(synthetic_tree, tmp_path / "again", copy_function=shutil.copyfile)
+    shards = {}
+    for root in (synthetic_tree, copy):
+        tree = SketchyTree(root, source="local")
+        sketches = index_sketches(tree, ["teapot"], ["tx_000000000000"])
+        photos = index_photos(mark_invalid_sketches(sketches, tree, []), tree)
+        shards[root] = segment_photos(photos, tree, SegmentationConfig(iterations=2), 1)
+    assert {n: s.fingerprint for n, s in shards[copy].items()} == {
+        n: s.fingerprint for n, s in shards[synthetic_tree].items()
+    }
