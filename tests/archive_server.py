@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +24,7 @@ class ServerState:
     html: bool = False
     requests: list[tuple[str, str | None]] = field(default_factory=list)
     sent: int = 0  # body bytes the server managed to write, over all requests
+    in_flight: int = 0  # requests whose handler has not returned yet
     lock: threading.Lock = field(default_factory=threading.Lock)
     base_url: str = ""
 
@@ -31,6 +33,15 @@ class ServerState:
 
     def ranges(self) -> list[str | None]:
         return [r for _, r in self.requests]
+
+    def settled_sent(self, timeout: float = 5.0) -> int:
+        """``sent`` once every handler has returned: the client can read the last chunk before
+        the handler's thread has counted it, so reading ``sent`` at once races."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with self.lock:
+            return self.sent
 
 
 def make_handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
@@ -41,6 +52,16 @@ def make_handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_GET(self) -> None:
+            # counted before the client can see the response, so settled_sent() waits for it
+            with state.lock:
+                state.in_flight += 1
+            try:
+                self._serve()
+            finally:
+                with state.lock:
+                    state.in_flight -= 1
+
+        def _serve(self) -> None:
             path = self.path.split("?")[0].lstrip("/")
             range_header = self.headers.get("Range")
             with state.lock:

@@ -36,7 +36,7 @@ def test_full_download_with_md5(server: ServerState, tmp_path: Path) -> None:
     assert target.read_bytes() == data
     assert sorted(p.name for p in target.parent.iterdir()) == ["blob.bin"]
     assert server.ranges() == [None]
-    assert server.sent == len(data)
+    assert server.settled_sent() == len(data)
 
 
 def test_existing_file_with_right_md5_needs_no_network(tmp_path: Path) -> None:
@@ -95,7 +95,7 @@ def test_cut_connection_is_resumed_within_the_call(server: ServerState, tmp_path
     kept = int(resume.removeprefix("bytes=").removesuffix("-"))
     assert first is None and 1_200_000 - (1 << 19) <= kept <= 1_200_000
     # Only the bytes lost at the cut are fetched twice.
-    assert server.sent == len(data) + 1_200_000 - kept
+    assert server.settled_sent() == len(data) + 1_200_000 - kept
 
 
 def test_server_ignoring_range_restarts_cleanly(server: ServerState, tmp_path: Path) -> None:
